@@ -4,7 +4,7 @@
 Authoring aid only: the notebook it writes is the source of truth afterwards. Usage:
     python tools/py2nb.py scratch/01_data.py nbs/01_data.ipynb
 """
-import json, re, sys
+import hashlib, json, re, sys
 from pathlib import Path
 
 def py2cells(text: str) -> list[dict]:
@@ -30,7 +30,10 @@ def py2cells(text: str) -> list[dict]:
 def main(src: str, dst: str):
     nb = {'cells': py2cells(Path(src).read_text()), 'metadata': {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}},
           'nbformat': 4, 'nbformat_minor': 5}
-    for c in nb['cells']: c['source'] = c['source'].splitlines(keepends=True)
+    for i, c in enumerate(nb['cells']):
+        c['source'] = c['source'].splitlines(keepends=True)
+        # stable cell ids, so the exported module's `# %% nb #id` markers do not change when the notebook is executed
+        c['id'] = hashlib.sha1(f'{Path(dst).stem}-{i}-{c["cell_type"]}'.encode()).hexdigest()[:8]
     Path(dst).write_text(json.dumps(nb, indent=1) + '\n')
 
 if __name__ == '__main__': main(*sys.argv[1:3])
