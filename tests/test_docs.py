@@ -1,5 +1,5 @@
 """Docs: every notebook goes through nbdev's processing and nbconvert to HTML without error cells; the index links to all."""
-import re, subprocess, sys
+import html as htmllib, re, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -22,4 +22,5 @@ def test_docs_render(tmp_path):
     links = set(re.findall(r'href="([^"#]+\.html)"', index))
     missing = [p for p in pages if p not in links]
     assert not missing, f"index.html does not link to {missing}"
-    assert 'Quick start' in index and './gtfm.sh demo' in index
+    text = htmllib.unescape(re.sub(r'<[^>]+>', '', index))
+    assert 'Quick start' in text and './gtfm.sh demo' in text and './gtfm.sh test' in text
