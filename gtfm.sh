@@ -9,6 +9,8 @@ VENV=${GTFM_VENV:-.venv}
 TORCH_SPEC=${GTFM_TORCH:-torch==2.13.0}
 APT_PKGS="bedtools augustus augustus-data prodigal genometools tabix"
 
+# pip prints a warning per missing local index folder on some machines: keep the log readable, keep pip's exit code.
+pipq() { "$VENV/bin/pip" "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; return "${PIPESTATUS[0]}"; }
 log() { printf '\033[1m[gtfm] %s\033[0m\n' "$*" >&2; }
 
 apt_setup() {
@@ -35,9 +37,9 @@ py_setup() {
   if [ -z "$PY" ]; then for c in python3.11 python3.12 python3; do command -v $c >/dev/null && { PY=$c; break; }; done; fi
   [ -x "$VENV/bin/python" ] || { log "creating $VENV with $($PY --version)"; "$PY" -m venv "$VENV"; }
   log "installing $TORCH_SPEC"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "$TORCH_SPEC"
+  pipq install -q --disable-pip-version-check "$TORCH_SPEC"
   log "installing genome_tfm[dev] (data, gpu and dev extras)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[dev]"
+  pipq install -q --disable-pip-version-check -e ".[dev]"
   echo "$want" > "$stamp"
 }
 
