@@ -17,10 +17,13 @@ from .core import (GTFMError, gtfm_home, packaged_file, file_sha256, atomic_writ
 
 # %% auto #0
 __all__ = ['BASES', 'N_CODE', 'IUPAC', 'SUBFEATURES', 'GENE_TYPES', 'TAIR10_CHROM', 'ROMAN', 'YEAST_LENGTHS', 'DATASETS',
+           'LABELS', 'INTERGENIC', 'UTR', 'CDS', 'INTRON', 'WINDOW_PRESETS', 'SHARD_FORMAT', 'SHARD_VERSION',
            'GenomeError', 'AnnotationError', 'SplitError', 'ShardError', 'revcomp', 'encode_seq', 'decode_seq',
            'revcomp_codes', 'usable_fasta', 'Genome', 'Transcript', 'GeneModel', 'cds_phase', 'transcript_cds_seq',
            'Annotation', 'write_gff3', 'write_gtf', 'dataset_dir', 'prepare_dataset', 'load_dataset', 'dataset_splits',
-           'intergenic', 'gene_vs_nongene']
+           'intergenic', 'gene_vs_nongene', 'LabelConfig', 'window_labels', 'rc_window', 'mirror_annotation',
+           'check_splits', 'split_of', 'make_windows', 'PrepareConfig', 'pack_window', 'unpack_window',
+           'prepare_shards', 'read_manifest', 'open_shard', 'ShardedDataset']
 
 # %% ../nbs/01_data.ipynb #5568499a
 class GenomeError(GTFMError):
@@ -757,3 +760,287 @@ def gene_vs_nongene(genome: Genome, annotation: Annotation, seed: int = 0, bioty
     df = pd.DataFrame(rows).sort_values(['chrom', 'start', 'end', 'label']).reset_index(drop=True)
     if with_seq: df['seq'] = [genome.fetch(r.chrom, r.start, r.end, r.strand) for r in df.itertuples()]
     return df
+
+# %% ../nbs/01_data.ipynb #30d5a8c5
+LABELS = ('intergenic', 'UTR', 'CDS', 'intron')
+INTERGENIC, UTR, CDS, INTRON = range(4)
+_PRIO = np.array([0, 2, 3, 1], np.int8)        # class -> priority (CDS > UTR > intron > intergenic)
+_FROM_PRIO = np.array([INTERGENIC, INTRON, UTR, CDS], np.int8)
+
+@dataclass
+class LabelConfig:
+    "How gene models become per-base labels."
+    transcripts: str = 'canonical'      # 'canonical' (longest CDS per gene) or 'all'
+    coding_biotypes: tuple = ('protein_coding',)
+    mask_noncoding: bool = True         # mask other genes (pseudogene, lncRNA, tRNA ...) on their strand
+
+def _paint_transcript(t: Transcript, start: int, prio: np.ndarray, phase: np.ndarray):
+    "Paint one transcript's classes (as priorities) and CDS codon positions into (L,) arrays of window [start, ...)."
+    L = len(prio)
+    def paint(s, e, p):
+        s, e = max(s - start, 0), min(e - start, L)
+        if e > s: np.maximum(prio[s:e], p, out=prio[s:e])
+    for s, e in t.introns: paint(s, e, 1)
+    for s, e, _ in t.utrs: paint(s, e, 2)
+    if not t.cds: return
+    p0 = (t.cds[0][2] if t.strand != '-' else t.cds[-1][2]) or 0
+    segs = t.cds if t.strand != '-' else t.cds[::-1]
+    k0 = 0
+    for s, e, _ in segs:
+        a, b = max(s, start), min(e, start + L)
+        if b > a:
+            pos = np.arange(a, b)
+            k = k0 + (pos - s if t.strand != '-' else e - 1 - pos)
+            np.maximum(prio[a - start:b - start], 3, out=prio[a - start:b - start])
+            phase[a - start:b - start] = (k - p0) % 3
+        k0 += e - s
+
+def window_labels(genome: Genome, annotation: Annotation, chrom: str, start: int, end: int,
+                  cfg: LabelConfig = LabelConfig(), codes: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Classes (2, L) int8, CDS phase (2, L) int8 (-1 outside CDS) and mask (2, L) bool of `chrom[start:end]`."
+    L = end - start
+    prio, phase, mask = np.zeros((2, L), np.int8), np.full((2, L), -1, np.int8), np.ones((2, L), bool)
+    if chrom not in annotation.seqids: mask[:] = False   # unannotated sequence
+    for g in annotation.overlapping(chrom, start, end):
+        row = 1 if g.strand == '-' else 0
+        if g.biotype not in cfg.coding_biotypes or not g.is_coding:
+            if cfg.mask_noncoding: mask[row, max(g.start - start, 0):min(g.end - start, L)] = False
+            continue
+        for t in (g.transcripts if cfg.transcripts == 'all' else [g.canonical()]):
+            if t.is_coding: _paint_transcript(t, start, prio[row], phase[row])
+    if codes is None: codes = genome.encode(chrom, start, end)[0]
+    mask &= (codes != N_CODE)[None]
+    return _FROM_PRIO[prio], phase, mask
+
+# %% ../nbs/01_data.ipynb #dfff92e3
+def rc_window(codes: np.ndarray, softmask: np.ndarray, labels: np.ndarray, phase: np.ndarray, mask: np.ndarray) -> tuple:
+    "Reverse complement of a labelled window: codes (L,), softmask (L,), labels/phase/mask (2, L)."
+    return (revcomp_codes(codes), softmask[::-1].copy(), labels[::-1, ::-1].copy(), phase[::-1, ::-1].copy(), mask[::-1, ::-1].copy())
+
+def mirror_annotation(ann: Annotation, chrom: str, length: int, new_chrom: Optional[str] = None) -> Annotation:
+    "Gene models of `chrom` as they sit on its reverse complement (coordinates mirrored, strands flipped)."
+    m = lambda s, e: (length - e, length - s)
+    flip = {'+': '-', '-': '+'}
+    out = []
+    for gm in ann.genes:
+        if gm.chrom != chrom: continue
+        c = new_chrom or chrom
+        ng = GeneModel(gm.id, c, *m(gm.start, gm.end), flip.get(gm.strand, gm.strand), gm.type, gm.biotype, attrs=gm.attrs)
+        for t in gm.transcripts:
+            nt = Transcript(t.id, c, *m(t.start, t.end), ng.strand, t.type, attrs=t.attrs)
+            nt.exons = sorted(m(s, e) for s, e in t.exons); nt.cds = sorted((*m(s, e), p) for s, e, p in t.cds)
+            ng.transcripts.append(nt)
+        out.append(ng)
+    return Annotation(out, ann.source, {new_chrom or chrom: length})
+
+# %% ../nbs/01_data.ipynb #c19c25d1
+WINDOW_PRESETS = {'prokaryote': 9_000, 'unicellular': 22_500, 'invertebrate': 45_000, 'plant': 45_000, 'vertebrate': 90_000}
+
+def check_splits(splits: dict, genome: Genome | dict) -> dict:
+    "Validate `{split: [(chrom, start, end)]}` against the genome (known chromosomes, in bounds, no overlap)."
+    lengths = _lengths_of(genome); seen = []
+    for name, regs in splits.items():
+        for r in regs:
+            if len(r) != 3: raise SplitError(f"split {name!r}: region {r!r} is not (chrom, start, end)")
+            c, s, e = r
+            if c not in lengths: raise SplitError(f"split {name!r}: unknown chromosome {c!r}")
+            if not 0 <= s < e <= lengths[c]: raise SplitError(f"split {name!r}: region {c}:{s}-{e} outside 0..{lengths[c]}")
+            for n2, (c2, s2, e2) in seen:
+                if c2 == c and s < e2 and s2 < e: raise SplitError(f"splits {n2!r} and {name!r} overlap at {c}:{max(s, s2)}-{min(e, e2)}")
+            seen.append((name, (c, s, e)))
+    return {k: [tuple(r) for r in v] for k, v in splits.items()}
+
+def split_of(splits: dict, chrom: str, start: int, end: int) -> Optional[str]:
+    "The split that holds `chrom[start:end]` entirely; None outside every split; `SplitError` if it straddles a border."
+    for name, regs in splits.items():
+        for c, s, e in regs:
+            if c != chrom or end <= s or start >= e: continue
+            if start >= s and end <= e: return name
+            raise SplitError(f"{chrom}:{start}-{end} straddles the border of split {name!r} ({c}:{s}-{e})")
+    return None
+
+def make_windows(regions: Sequence[tuple], length: int, stride: Optional[int] = None, tail: bool = True) -> list[tuple]:
+    "Windows (chrom, start, end) of `length` every `stride` bases inside each region; regions shorter than `length` give none."
+    if length <= 0 or (stride is not None and stride <= 0): raise GTFMError(f"window length and stride must be positive, got {length}, {stride}")
+    stride = stride or length; out = []
+    for c, s, e in regions:
+        if e - s < length: continue
+        starts = list(range(s, e - length + 1, stride))
+        if tail and starts[-1] + length < e: starts.append(e - length)
+        out += [(c, a, a + length) for a in starts]
+    return out
+
+# %% ../nbs/01_data.ipynb #a8c2b70f
+SHARD_FORMAT, SHARD_VERSION = 'genome_tfm.shards', 1
+
+@dataclass
+class PrepareConfig:
+    "How a genome is cut into labelled windows and shards."
+    window: int = 4096
+    stride: Optional[int] = None       # default: window (no overlap)
+    tail: bool = True                  # one more window aligned to each region's end
+    shard_size: int = 4096             # windows per shard
+    min_acgt: float = 0.5              # windows with a smaller fraction of A/C/G/T are skipped
+    block: int = 1 << 21               # bases read and labelled at once
+    labels: LabelConfig = field(default_factory=LabelConfig)
+
+def pack_window(codes, softmask, labels, phase, mask) -> tuple[np.ndarray, np.ndarray]:
+    "Pack codes+softmask into uint8 (L,) and class+phase+mask into uint8 (2, L)."
+    seq = (np.asarray(codes, np.uint8) | (np.asarray(softmask, np.uint8) << 3)).astype(np.uint8)
+    lab = (np.asarray(labels, np.uint8) | ((np.asarray(phase, np.int16) + 1).astype(np.uint8) << 2) | (np.asarray(mask, np.uint8) << 4)).astype(np.uint8)
+    return seq, lab
+
+def unpack_window(seq: np.ndarray, lab: np.ndarray) -> tuple:
+    "Inverse of `pack_window`: codes, softmask, labels, phase, mask (works on batches too)."
+    return seq & 7, (seq >> 3) & 1, lab & 3, ((lab >> 2) & 3).astype(np.int8) - 1, (lab >> 4) & 1
+
+class _ShardWriter:
+    def __init__(self, out: Path, split: str, L: int, size: int):
+        self.out, self.split, self.L, self.size, self.entries, self.n = out, split, L, size, [], 0
+        self.seq, self.lab, self.win = np.zeros((size, L), np.uint8), np.zeros((size, 2, L), np.uint8), np.zeros((size, 3), np.int64)
+    def add(self, seq, lab, win):
+        self.seq[self.n], self.lab[self.n], self.win[self.n] = seq, lab, win; self.n += 1
+        if self.n == self.size: self.flush()
+    def flush(self):
+        if not self.n: return
+        stem = f'{self.split}-{len(self.entries):05d}'
+        for kind, arr in (('seq', self.seq), ('lab', self.lab), ('win', self.win)):
+            with atomic_write(self.out/f'{stem}.{kind}.npy') as f: np.save(f, arr[:self.n])
+        self.entries.append(dict(split=self.split, name=stem, n=int(self.n))); self.n = 0
+
+# %% ../nbs/01_data.ipynb #abad2f64
+def prepare_shards(genome: Genome, annotation: Annotation, splits: Optional[dict], out_dir: str | Path,
+                   cfg: PrepareConfig = PrepareConfig()) -> dict:
+    "Cut every split into labelled windows, write shards and `manifest.json` to `out_dir`; return the manifest."
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    splits = check_splits(splits if splits is not None else {'train': [(c, 0, n) for c, n in genome.lengths.items()]}, genome)
+    chroms = genome.names; L = cfg.window
+    plan = {k: make_windows(v, L, cfg.stride, cfg.tail) for k, v in splits.items()}
+    shards, stats = [], {}
+    bar = progress(total=sum(map(len, plan.values())), desc='prepare', unit='win')
+    for split, wins in plan.items():
+        w = _ShardWriter(out, split, L, cfg.shard_size)
+        comp, skipped, i = np.zeros((2, 4), np.int64), 0, 0
+        while i < len(wins):   # a block: consecutive windows of one chromosome spanning at most cfg.block bases
+            c, bs, _ = wins[i]; j = i
+            while j + 1 < len(wins) and wins[j + 1][0] == c and wins[j + 1][2] - bs <= max(cfg.block, L): j += 1
+            be = max(e for _, _, e in wins[i:j + 1])
+            codes, soft = genome.encode(c, bs, be)
+            seq, lab = pack_window(codes, soft, *window_labels(genome, annotation, c, bs, be, cfg.labels, codes))
+            for c_, s, e in wins[i:j + 1]:
+                ws, wl = seq[s - bs:e - bs], lab[:, s - bs:e - bs]
+                if (ws & 7 != N_CODE).mean() < cfg.min_acgt: skipped += 1; continue
+                w.add(ws, wl, (chroms.index(c_), s, e))
+                m = (wl >> 4) & 1
+                for r in range(2): comp[r] += np.bincount((wl[r] & 3)[m[r] == 1], minlength=4)
+            bar.update(j + 1 - i); i = j + 1
+        w.flush(); shards += w.entries
+        stats[split] = dict(windows=sum(e['n'] for e in w.entries), skipped_windows=skipped,
+                            composition={s: dict(zip(LABELS, map(int, comp[r]))) for r, s in enumerate('+-')})
+    bar.close()
+    man = dict(format=SHARD_FORMAT, version=SHARD_VERSION, window=L, stride=cfg.stride or L, config=dataclasses.asdict(cfg),
+               encoding=dict(seq='codes A0 C1 G2 T3 N4 in bits 0-2, soft-mask bit 3', lab='class bits 0-1 (' + ', '.join(LABELS) + '), phase+1 bits 2-3, mask bit 4'),
+               labels=list(LABELS), chroms=chroms, splits={k: [list(r) for r in v] for k, v in splits.items()}, stats=stats, shards=shards,
+               sources={str(p): file_sha256(p) for p in (genome.source, Path(annotation.source)) if p and Path(p).is_file()})
+    with atomic_write(out/'manifest.json', 'w') as f: json.dump(man, f, indent=1)
+    return man
+
+def read_manifest(root: str | Path) -> dict:
+    "The manifest of a shard directory, checked for format and version."
+    p = Path(root)/'manifest.json'
+    try: man = json.loads(p.read_text())
+    except (OSError, ValueError) as e: raise ShardError(f"{p}: cannot read shard manifest: {e}") from None
+    if man.get('format') != SHARD_FORMAT or man.get('version') != SHARD_VERSION:
+        raise ShardError(f"{p}: format {man.get('format')!r} version {man.get('version')!r}; expected {SHARD_FORMAT!r} version {SHARD_VERSION}")
+    return man
+
+def open_shard(root: str | Path, entry: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Memory-mapped (seq, lab, win) arrays of one shard."
+    return tuple(np.load(Path(root)/f"{entry['name']}.{k}.npy", mmap_mode='r') for k in ('seq', 'lab', 'win'))
+
+# %% ../nbs/01_data.ipynb #92ae1b6e
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+def _dist_info(rank: Optional[int], world_size: Optional[int]) -> tuple[int, int]:
+    if rank is not None and world_size is not None: return rank, world_size
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
+
+class ShardedDataset(IterableDataset):
+    "Stream labelled windows of one split from a shard directory, split over ranks and workers, shuffled, resumable."
+    def __init__(self, root: str | Path, split: str = 'train', shuffle: bool = True, seed: int = 0, buffer_size: int = 1024,
+                 rc_prob: float = 0.0, rank: Optional[int] = None, world_size: Optional[int] = None,
+                 batch_size: int = 1, drop_last: bool = False, as_numpy: bool = False):
+        self.root, self.split, self.man = Path(root), split, read_manifest(root)
+        self.shards = [s for s in self.man['shards'] if s['split'] == split]
+        if not self.shards: raise ShardError(f"{self.root}: no shards for split {split!r}; splits present: {sorted({s['split'] for s in self.man['shards']})}")
+        self.sizes = np.array([s['n'] for s in self.shards]); self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.shuffle, self.seed, self.buffer_size, self.rc_prob = shuffle, seed, buffer_size, rc_prob
+        self.rank, self.world_size, self.batch_size, self.drop_last, self.as_numpy = rank, world_size, batch_size, drop_last, as_numpy
+        self.epoch, self.consumed = 0, 0
+        self._mm = {}
+
+    def __len__(self) -> int: return int(self.offsets[-1])
+    def set_epoch(self, epoch: int): self.epoch, self.consumed = epoch, 0
+    def state_dict(self) -> dict: return dict(epoch=self.epoch, consumed=self.consumed, seed=self.seed, split=self.split)
+    def load_state_dict(self, state: dict):
+        if state.get('seed', self.seed) != self.seed: raise ShardError(f"resume state has seed {state['seed']}, this dataset seed {self.seed}; expected the same")
+        self.epoch, self.consumed = int(state['epoch']), int(state['consumed'])
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        "Global window indices of one epoch: shards in a seeded random order (or in order), windows in shard order."
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.shards)) if self.shuffle else np.arange(len(self.shards))
+        return np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in order])
+
+    def part(self, epoch: int, rank: int, world: int, worker: int, nworkers: int) -> np.ndarray:
+        "Window indices of one (rank, worker) consumer in one epoch, in reading order before the shuffle buffer."
+        order, G, g = self.epoch_order(epoch), world * nworkers, rank * nworkers + worker
+        n = (len(order) // G) * G if self.drop_last else len(order)
+        return order[n * g // G: n * (g + 1) // G]
+
+    def _skip(self, worker: int, nworkers: int) -> int:
+        "Windows this worker already produced, from the rank's consumed count (loaders take batches round-robin)."
+        if nworkers <= 1: return self.consumed
+        k = self.consumed // self.batch_size            # whole batches consumed by this rank
+        return max(0, (k - worker + nworkers - 1) // nworkers) * self.batch_size
+
+    def indices(self, epoch: int, rank: int, world: int, worker: int, nworkers: int, skip: int = 0) -> Iterator[tuple[int, bool]]:
+        "(window index, reverse-complement?) in the order this consumer yields them, after skipping `skip`."
+        part = self.part(epoch, rank, world, worker, nworkers)
+        rng = np.random.default_rng([self.seed, epoch, rank, worker, 1])
+        def stream():
+            if not self.shuffle or self.buffer_size <= 1: yield from part; return
+            buf = []
+            for i in part:
+                if len(buf) < self.buffer_size: buf.append(i); continue
+                j = int(rng.integers(len(buf))); yield buf[j]; buf[j] = i
+            rng.shuffle(buf); yield from buf
+        coin = np.random.default_rng([self.seed, epoch, rank, worker, 2])
+        for n, i in enumerate(stream()):
+            rc = self.rc_prob > 0 and coin.random() < self.rc_prob
+            if n >= skip: yield int(i), rc
+
+    def window(self, i: int, rc: bool = False) -> dict:
+        "Window `i` of this split, decoded (and reverse-complemented when `rc`)."
+        s = int(np.searchsorted(self.offsets, i, side='right') - 1)
+        if s not in self._mm: self._mm[s] = open_shard(self.root, self.shards[s])
+        seq, lab, win = self._mm[s]; r = i - self.offsets[s]
+        codes, soft, labels, phase, mask = unpack_window(seq[r], lab[r])
+        if rc: codes, soft, labels, phase, mask = rc_window(codes, soft, labels, phase, mask)
+        c, st, en = win[r]
+        d = dict(seq=codes, softmask=soft, labels=labels, phase=phase, mask=mask.astype(bool),
+                 window=np.array([c, st, en, int(rc), i], np.int64))
+        return d if self.as_numpy else {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in d.items()}
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker, nworkers = (info.id, info.num_workers) if info else (0, 1)
+        rank, world = _dist_info(self.rank, self.world_size)
+        # after k consumed batches the loader asks worker 0 first, but an uninterrupted run would ask worker k % W:
+        # worker j therefore takes the role of worker (j + k) % W, which keeps the resumed order identical
+        role = (worker + self.consumed // self.batch_size) % nworkers if nworkers > 1 else 0
+        for i, rc in self.indices(self.epoch, rank, world, role, nworkers, self._skip(role, nworkers)):
+            if not info: self.consumed += 1   # in the main process; with workers the trainer counts batches
+            yield self.window(i, rc)
