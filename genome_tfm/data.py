@@ -23,7 +23,8 @@ __all__ = ['BASES', 'N_CODE', 'IUPAC', 'SUBFEATURES', 'GENE_TYPES', 'TAIR10_CHRO
            'Annotation', 'write_gff3', 'write_gtf', 'dataset_dir', 'prepare_dataset', 'load_dataset', 'dataset_splits',
            'intergenic', 'gene_vs_nongene', 'LabelConfig', 'window_labels', 'rc_window', 'mirror_annotation',
            'check_splits', 'split_of', 'make_windows', 'PrepareConfig', 'pack_window', 'unpack_window',
-           'prepare_shards', 'read_manifest', 'open_shard', 'ShardedDataset']
+           'prepare_shards', 'read_manifest', 'open_shard', 'read_splits', 'prepare_genome', 'gtfm_prepare',
+           'ShardedDataset', 'unpack_batch', 'gene_structure_stats']
 
 # %% ../nbs/01_data.ipynb #5568499a
 class GenomeError(GTFMError):
@@ -958,8 +959,55 @@ def open_shard(root: str | Path, entry: dict) -> tuple[np.ndarray, np.ndarray, n
     "Memory-mapped (seq, lab, win) arrays of one shard."
     return tuple(np.load(Path(root)/f"{entry['name']}.{k}.npy", mmap_mode='r') for k in ('seq', 'lab', 'win'))
 
+# %% ../nbs/01_data.ipynb #9efb4eef
+def read_splits(spec: Optional[str], genome: Genome, dataset: Optional[str] = None) -> Optional[dict]:
+    "Splits from `spec`: 'declared' (a bundled dataset's), 'none'/None (all train), or a YAML/JSON file of [chrom, start, end] lists."
+    if spec is None: spec = 'declared' if dataset else 'none'
+    if spec == 'none': return None
+    if spec == 'declared':
+        if not dataset: raise SplitError("--splits declared needs a bundled dataset name as the genome; give a splits file or 'none'")
+        return dataset_splits(dataset, genome)
+    import yaml
+    try: d = yaml.safe_load(Path(spec).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e: raise SplitError(f"{spec}: cannot read splits file: {' '.join(str(e).split())}") from None
+    ok = isinstance(d, dict) and all(isinstance(v, list) and all(isinstance(r, (list, tuple)) and len(r) == 3 for r in v) for v in d.values())
+    if not ok: raise SplitError(f"{spec}: expected a mapping of split name to a list of [chrom, start, end] regions")
+    try: return {str(k): [(str(c), int(s), int(e)) for c, s, e in v] for k, v in d.items()}
+    except (TypeError, ValueError) as e: raise SplitError(f"{spec}: region with non-integer coordinates: {e}") from None
+
+# %% ../nbs/01_data.ipynb #73bd11f7
+def prepare_genome(genome: str, out: str | Path, annotation: Optional[str] = None, splits: Optional[str] = None,
+                   cfg: PrepareConfig = PrepareConfig(), strict: bool = True) -> dict:
+    "Open `genome` (a FASTA path or a bundled dataset name) and its annotation, and write labelled shards to `out`."
+    if genome in DATASETS:
+        g, ann = load_dataset(genome, strict=strict)
+        if annotation: ann = Annotation.read(annotation, g, strict=strict)
+    else:
+        if not annotation: raise GTFMError(f"{genome}: a FASTA needs --annotation (GFF3 or GTF); bundled datasets: {', '.join(DATASETS)}")
+        if not Path(genome).is_file(): raise GenomeError(f"{genome}: no such FASTA file (bundled datasets: {', '.join(DATASETS)})")
+        g = Genome(genome); ann = Annotation.read(annotation, g, strict=strict)
+    return prepare_shards(g, ann, read_splits(splits, g, genome if genome in DATASETS else None), out, cfg)
+
+@call_parse
+def gtfm_prepare(
+    genome: str,               # FASTA file (plain, gzip or BGZF) or a bundled dataset: tair10_chr1, yeast_s288c, arenosa_chr1_chr2
+    out: str,                  # output directory for the shards and manifest.json
+    annotation: str = None,    # GFF3 or GTF file (default: the bundled dataset's)
+    window: int = 4096,        # window length in bases
+    stride: int = None,        # bases between window starts (default: the window length, no overlap)
+    splits: str = None,        # 'declared', 'none', or a YAML/JSON file {split: [[chrom, start, end], ...]}
+    shard_size: int = 4096,    # windows per shard file
+    lenient: bool = False,     # skip and count malformed annotation records instead of stopping at the first
+):
+    "Prepare a genome and its annotation into labelled, split-aware window shards."
+    with Timer() as t:
+        man = prepare_genome(genome, out, annotation, splits, PrepareConfig(window=window, stride=stride, shard_size=shard_size), strict=not lenient)
+    bp = sum(e - s for regs in man['splits'].values() for _, s, e in regs)
+    for k, v in man['stats'].items(): print(f"{k}: {v['windows']:,} windows ({v['skipped_windows']} skipped: mostly N)")
+    print(f"{len(man['shards'])} shards, {bp / 1e6:.1f} Mb in {t.elapsed:.1f} s -> {Path(out)/'manifest.json'}")
+
 # %% ../nbs/01_data.ipynb #92ae1b6e
-import torch
+import itertools, torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 def _dist_info(rank: Optional[int], world_size: Optional[int]) -> tuple[int, int]:
@@ -972,13 +1020,16 @@ class ShardedDataset(IterableDataset):
     "Stream labelled windows of one split from a shard directory, split over ranks and workers, shuffled, resumable."
     def __init__(self, root: str | Path, split: str = 'train', shuffle: bool = True, seed: int = 0, buffer_size: int = 1024,
                  rc_prob: float = 0.0, rank: Optional[int] = None, world_size: Optional[int] = None,
-                 batch_size: int = 1, drop_last: bool = False, as_numpy: bool = False):
+                 batch_size: int = 1, drop_last: bool = False, as_numpy: bool = False, batched: bool = False,
+                 packed: bool = False):
         self.root, self.split, self.man = Path(root), split, read_manifest(root)
         self.shards = [s for s in self.man['shards'] if s['split'] == split]
         if not self.shards: raise ShardError(f"{self.root}: no shards for split {split!r}; splits present: {sorted({s['split'] for s in self.man['shards']})}")
         self.sizes = np.array([s['n'] for s in self.shards]); self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
         self.shuffle, self.seed, self.buffer_size, self.rc_prob = shuffle, seed, buffer_size, rc_prob
         self.rank, self.world_size, self.batch_size, self.drop_last, self.as_numpy = rank, world_size, batch_size, drop_last, as_numpy
+        self.batched = batched or packed   # yield whole batches (use DataLoader(batch_size=None)): no per-window collation
+        self.packed = packed               # batches of the packed bytes (`unpack_batch` on the consumer side, e.g. on the GPU)
         self.epoch, self.consumed = 0, 0
         self._mm = {}
 
@@ -1034,6 +1085,29 @@ class ShardedDataset(IterableDataset):
                  window=np.array([c, st, en, int(rc), i], np.int64))
         return d if self.as_numpy else {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in d.items()}
 
+    def batch(self, items: Sequence[tuple[int, bool]]) -> dict:
+        "Windows `items` = [(index, rc)] stacked: one gather per shard from the memory maps, unpacked at once."
+        idx = np.array([i for i, _ in items], np.int64); rcs = np.array([rc for _, rc in items], bool)
+        sh = np.searchsorted(self.offsets, idx, side='right') - 1
+        L = self.man['window']; seq, lab, win = np.empty((len(idx), L), np.uint8), np.empty((len(idx), 2, L), np.uint8), np.empty((len(idx), 3), np.int64)
+        for s in np.unique(sh):
+            if s not in self._mm: self._mm[s] = open_shard(self.root, self.shards[s])
+            m = sh == s; rows = idx[m] - self.offsets[s]
+            seq[m], lab[m], win[m] = (a[rows] for a in self._mm[s])
+        if self.packed:
+            if rcs.any():   # complement the code bits, keep the soft-mask bit; strand rows of the packed labels swap
+                seq[rcs] = revcomp_codes(seq[rcs] & 7) | (seq[rcs] & 8)[:, ::-1]   # revcomp_codes reverses too
+                lab[rcs] = lab[rcs][:, ::-1, ::-1]
+            d = dict(seq=seq, lab=lab, window=np.column_stack([win, rcs.astype(np.int64), idx]))
+            return d if self.as_numpy else {k: torch.from_numpy(v) for k, v in d.items()}
+        codes, soft, labels, phase, mask = (np.ascontiguousarray(a) for a in unpack_window(seq, lab))   # (B, L) x2, (B, 2, L) x3
+        if rcs.any():   # rc_window on the flagged rows at once: codes complemented and reversed, strand rows swapped
+            codes[rcs] = revcomp_codes(codes[rcs]); soft[rcs] = soft[rcs][:, ::-1]
+            for a in (labels, phase, mask): a[rcs] = a[rcs][:, ::-1, ::-1]
+        d = dict(seq=codes, softmask=soft, labels=labels, phase=phase, mask=mask.astype(bool),
+                 window=np.column_stack([win, rcs.astype(np.int64), idx]))
+        return d if self.as_numpy else {k: torch.from_numpy(v) for k, v in d.items()}
+
     def __iter__(self):
         info = get_worker_info()
         worker, nworkers = (info.id, info.num_workers) if info else (0, 1)
@@ -1041,6 +1115,31 @@ class ShardedDataset(IterableDataset):
         # after k consumed batches the loader asks worker 0 first, but an uninterrupted run would ask worker k % W:
         # worker j therefore takes the role of worker (j + k) % W, which keeps the resumed order identical
         role = (worker + self.consumed // self.batch_size) % nworkers if nworkers > 1 else 0
-        for i, rc in self.indices(self.epoch, rank, world, role, nworkers, self._skip(role, nworkers)):
-            if not info: self.consumed += 1   # in the main process; with workers the trainer counts batches
-            yield self.window(i, rc)
+        it = self.indices(self.epoch, rank, world, role, nworkers, self._skip(role, nworkers))
+        if not self.batched:
+            for i, rc in it:
+                if not info: self.consumed += 1   # in the main process; with workers the trainer counts batches
+                yield self.window(i, rc)
+            return
+        while items := list(itertools.islice(it, self.batch_size)):   # the same grouping a DataLoader makes per worker
+            if self.drop_last and len(items) < self.batch_size: return
+            if not info: self.consumed += len(items)
+            yield self.batch(items)
+
+def unpack_batch(b: dict) -> dict:
+    "A packed batch (`packed=True`: seq (B, L), lab (B, 2, L) uint8) unpacked with torch ops on its device, as batched mode gives it."
+    seq, lab = b['seq'], b['lab']
+    return dict(seq=seq & 7, softmask=(seq >> 3) & 1, labels=lab & 3, phase=((lab >> 2) & 3).to(torch.int8) - 1,
+                mask=((lab >> 4) & 1).bool(), window=b['window'])
+
+# %% ../nbs/01_data.ipynb #6ff87906
+def gene_structure_stats(annotation: Annotation, biotype: str = 'protein_coding') -> 'pd.DataFrame':
+    "Per gene of `biotype`, from its canonical transcript: gene length, exon count, CDS length and intron lengths."
+    import pandas as pd
+    rows = []
+    for gm in annotation:
+        t = gm.canonical() if gm.biotype == biotype else None
+        if t is None: continue
+        rows.append(dict(id=gm.id, gene_length=gm.end - gm.start, n_exons=len(t.exons or t.cds), cds_length=t.cds_length,
+                         introns=[e - s for s, e in t.introns]))
+    return pd.DataFrame(rows)
