@@ -702,7 +702,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
     else: out = _IMPLS[name](qp, kp, vp, cu_q, cu_k, slopes, spec)
     return out.view(*batch, *out.shape[1:]) if batch else out
 
-# %% ../nbs/03_attention.ipynb #3a114d9b
+# %% ../nbs/03_attention.ipynb #2bfba05a
 class SegmentMemory:
     "Transformer-XL style cache: detached keys/values (B, M, H, D) of the last `mem_len` positions seen."
     def __init__(self, mem_len: int):
