@@ -20,8 +20,8 @@ _log = get_logger('genome_tfm.moe')
 # %% auto #0
 __all__ = ['BACKENDS', 'tl', 'MoEConfig', 'load_balancing_loss', 'router_z_loss', 'RouterOutput', 'Router', 'expert_utilisation',
            'Dispatch', 'route_capacity', 'make_dispatch', 'GegluMLP', 'triton_cdiv', 'grouped_linear', 'GegluExperts',
-           'resolve_backend', 'MoE', 'compare_backends', 'upcycle_experts', 'DeepSpeedMoE', 'expert_parallel_worker',
-           'run_expert_parallel_check']
+           'grouped_mm_available', 'resolve_backend', 'MoE', 'compare_backends', 'upcycle_experts', 'DeepSpeedMoE',
+           'expert_parallel_worker', 'run_expert_parallel_check']
 
 # %% ../nbs/04_moe.ipynb #3b1e3c7b
 BACKENDS = ('auto', 'loop', 'grouped_mm', 'triton')
@@ -160,8 +160,8 @@ class _ContiguousGrad(torch.autograd.Function):
 
 def _loop_mm(x: Tensor, w: Tensor, d: Dispatch) -> Tensor:
     "Reference grouped matmul: one matmul per expert over its block of rows."
-    ys = [x[s:s + n] @ w[e].t() for e, (s, n) in enumerate(zip(d.offsets[:-1].tolist(), d.counts.tolist()))]
-    return torch.cat(ys) if ys else x.new_zeros(0, w.shape[1])          # (N, w.shape[1])
+    # split/unbind rather than slicing: their backward is one cat/stack, not one full-size zero tensor per expert
+    return torch.cat([xe @ we.t() for xe, we in zip(x.split(d.counts.tolist()), w.unbind(0))])  # (N, w.shape[1])
 
 def _check_grouped_mm(x: Tensor, w: Tensor):
     if not hasattr(torch, '_grouped_mm'): raise GTFMError(f"backend 'grouped_mm' needs torch._grouped_mm (PyTorch >= 2.8), this is {torch.__version__}")
@@ -352,12 +352,24 @@ class GegluExperts(nn.Module):
         return y + bias
 
 # %% ../nbs/04_moe.ipynb #a1ec15c4
-def resolve_backend(backend: str, device: torch.device) -> str:
-    "The concrete backend for `backend` on `device`: 'auto' is 'triton' on CUDA when Triton is installed, else 'loop'."
+_GMM_OK: dict = {}
+
+def grouped_mm_available(device: str | torch.device, dtype: torch.dtype) -> bool:
+    "Whether torch._grouped_mm runs on `device` in `dtype` (probed once with a tiny call)."
+    key = (torch.device(device).type, dtype)
+    if key not in _GMM_OK:
+        try:
+            a, b = torch.zeros(8, 16, device=device, dtype=dtype), torch.zeros(2, 16, 16, device=device, dtype=dtype)
+            torch._grouped_mm(a, b, offs=torch.tensor([4, 8], device=device, dtype=torch.int32)); _GMM_OK[key] = True
+        except Exception: _GMM_OK[key] = False
+    return _GMM_OK[key]
+
+def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype = torch.float32) -> str:
+    "The concrete backend: 'auto' is Triton on CUDA (else grouped_mm where it runs, else the loop) and the loop on CPU."
     if backend != 'auto': return backend
     if device.type == 'cuda':
         try: import triton  # noqa: F401
-        except ImportError: return 'loop'
+        except ImportError: return 'grouped_mm' if grouped_mm_available(device, dtype) else 'loop'
         return 'triton'
     return 'loop'
 
@@ -377,7 +389,7 @@ class MoE(nn.Module):
         xt = x.reshape(-1, cfg.hidden)                                              # (T, hidden)
         r = self.router(xt)
         d = make_dispatch(r.experts, cfg.n_experts, route_capacity(xt.shape[0], cfg))
-        y = self.experts(xt, d, resolve_backend(cfg.backend, x.device))             # (T*k, hidden)
+        y = self.experts(xt, d, resolve_backend(cfg.backend, x.device, x.dtype))             # (T*k, hidden)
         w = r.weights.to(y.dtype).unsqueeze(1)                                      # (T, 1, k)
         out = torch.bmm(w, y.view(-1, cfg.top_k, cfg.hidden)).reshape(shape)        # (..., hidden)
         self.router_out, self.dispatch = r, d
@@ -390,10 +402,10 @@ class MoE(nn.Module):
         return dict(expert_utilisation(self.dispatch.counts, self.dispatch.dropped),
                     aux_loss=self.router_out.aux_loss.item(), z_loss=self.router_out.z_loss.item())
 
-# %% ../nbs/04_moe.ipynb #e5e65886
+# %% ../nbs/04_moe.ipynb #978758fd
 def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm', 'triton'), seed: int = 0,
-                     layer: Optional[nn.Module] = None) -> dict:
-    "Max abs difference of output and every gradient between each backend and the loop, on the same weights and input."
+                     layer: Optional[nn.Module] = None, relative: bool = False) -> dict:
+    "Max abs difference (over the loop's max abs if `relative`) of output and every gradient, each backend vs the loop."
     def run(backend):
         seed_everything(seed)
         m = MoE(dataclasses.replace(cfg, backend=backend)).to(x.device, x.dtype)
@@ -404,9 +416,10 @@ def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm',
         ((y * g).sum() + aux).backward()
         return dict(out=y.detach(), x=xi.grad, **{n: p.grad for n, p in m.named_parameters()})
     ref = run('loop')
-    return {b: {k: float((v - ref[k]).abs().max()) for k, v in run(b).items()} for b in backends}
+    scale = {k: float(v.abs().max().clamp_min(1e-12)) if relative else 1.0 for k, v in ref.items()}
+    return {b: {k: float((v - ref[k]).abs().max()) / scale[k] for k, v in run(b).items()} for b in backends}
 
-# %% ../nbs/04_moe.ipynb #96c36bee
+# %% ../nbs/04_moe.ipynb #cc8ee6a9
 @torch.no_grad()
 def upcycle_experts(experts: GegluExperts, mlp: nn.Module, noise: float = 0.0, generator: Optional[torch.Generator] = None):
     "Copy a dense GEGLU MLP (`gated_layers`, `wo`) into every expert, plus Gaussian noise of `noise` x each weight's std."
@@ -431,7 +444,7 @@ def from_dense(cls: MoE, mlp: nn.Module, n_experts: int = 8, top_k: int = 2, noi
     upcycle_experts(moe.experts, mlp, noise, g)
     return moe
 
-# %% ../nbs/04_moe.ipynb #a4573898
+# %% ../nbs/04_moe.ipynb #37dbb524
 class _RouterGate(nn.Module):
     "A DeepSpeed-MoE gate that routes with our `Router`: same choices, weights, capacity rule and losses."
     def __init__(self, cfg: MoEConfig):
@@ -462,7 +475,7 @@ class _RouterGate(nn.Module):
         comb = x.new_zeros(S, cfg.n_experts, C, dtype=torch.float32).index_put((tok[kept], r.experts[kept], loc[kept]), gates[kept])
         return loss, comb, comb.bool(), d.counts
 
-# %% ../nbs/04_moe.ipynb #3a06531f
+# %% ../nbs/04_moe.ipynb #f66022c7
 class DeepSpeedMoE(nn.Module):
     "The MoE layer run through DeepSpeed-MoE with our router and losses; experts sharded over `ep_size` ranks."
     def __init__(self, cfg: MoEConfig, ep_size: int = 1):
@@ -495,7 +508,7 @@ class DeepSpeedMoE(nn.Module):
         out, self.aux_loss, _ = self.moe(x)                                  # (..., hidden)
         return (out, self.aux_loss) if return_aux else out
 
-# %% ../nbs/04_moe.ipynb #d00a3602
+# %% ../nbs/04_moe.ipynb #4dbef3a7
 @patch
 @torch.no_grad()
 def load_moe(self: DeepSpeedMoE, moe: MoE):
@@ -514,7 +527,7 @@ def from_moe(cls: DeepSpeedMoE, moe: MoE, ep_size: int = 1) -> DeepSpeedMoE:
     if ep_size > 1: m.setup_parallel()
     return m.load_moe(moe)
 
-# %% ../nbs/04_moe.ipynb #e8f9638f
+# %% ../nbs/04_moe.ipynb #712eee38
 def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden: int = 16, ffn: int = 32,
                            tokens: int = 24, capacity_factor: float = 0.0, seed: int = 0):
     "Inside torchrun: DeepSpeedMoE with experts sharded over all ranks against the single-process MoE; rank 0 writes JSON."
@@ -522,6 +535,7 @@ def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden:
     deepspeed.init_distributed(dist_backend='nccl' if torch.cuda.is_available() else 'gloo')
     world, rank = dist.get_world_size(), dist.get_rank()
     dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() else torch.device('cpu')
+    if dev.type == 'cuda': torch.cuda.set_device(dev)
     seed_everything(seed)
     ref = MoE(MoEConfig(hidden, ffn, n_experts, top_k, capacity_factor=capacity_factor, backend='loop')).to(dev)
     ep = DeepSpeedMoE.from_moe(ref, ep_size=world)
@@ -549,7 +563,7 @@ def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden:
     dist.barrier(); dist.destroy_process_group()
     return report
 
-# %% ../nbs/04_moe.ipynb #289e8efd
+# %% ../nbs/04_moe.ipynb #79c83dca
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
