@@ -20,8 +20,8 @@ _log = get_logger('genome_tfm.moe')
 # %% auto #0
 __all__ = ['BACKENDS', 'tl', 'MoEConfig', 'load_balancing_loss', 'router_z_loss', 'RouterOutput', 'Router', 'expert_utilisation',
            'Dispatch', 'route_capacity', 'make_dispatch', 'GegluMLP', 'triton_cdiv', 'grouped_linear', 'GegluExperts',
-           'grouped_mm_available', 'resolve_backend', 'MoE', 'compare_backends', 'upcycle_experts', 'DeepSpeedMoE',
-           'expert_parallel_worker', 'run_expert_parallel_check']
+           'grouped_mm_available', 'resolve_backend', 'MoE', 'collect_aux_loss', 'compare_backends', 'upcycle_experts',
+           'DeepSpeedMoE', 'expert_parallel_worker', 'run_expert_parallel_check']
 
 # %% ../nbs/04_moe.ipynb #3b1e3c7b
 BACKENDS = ('auto', 'loop', 'grouped_mm', 'triton')
@@ -403,6 +403,12 @@ class MoE(nn.Module):
                     aux_loss=self.router_out.aux_loss.item(), z_loss=self.router_out.z_loss.item())
 
 # %% ../nbs/04_moe.ipynb #978758fd
+def collect_aux_loss(model: nn.Module) -> Tensor:
+    "Sum of the `aux_loss` of every MoE layer (`MoE` or `DeepSpeedMoE`) inside `model` after a forward pass."
+    losses = [m.aux_loss for m in model.modules() if getattr(m, 'aux_loss', None) is not None and isinstance(m.aux_loss, Tensor)]
+    return torch.stack(losses).sum() if losses else torch.zeros(())
+
+# %% ../nbs/04_moe.ipynb #a5edae62
 def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm', 'triton'), seed: int = 0,
                      layer: Optional[nn.Module] = None, relative: bool = False) -> dict:
     "Max abs difference (over the loop's max abs if `relative`) of output and every gradient, each backend vs the loop."
@@ -419,7 +425,7 @@ def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm',
     scale = {k: float(v.abs().max().clamp_min(1e-12)) if relative else 1.0 for k, v in ref.items()}
     return {b: {k: float((v - ref[k]).abs().max()) / scale[k] for k, v in run(b).items()} for b in backends}
 
-# %% ../nbs/04_moe.ipynb #cc8ee6a9
+# %% ../nbs/04_moe.ipynb #b21e55d4
 @torch.no_grad()
 def upcycle_experts(experts: GegluExperts, mlp: nn.Module, noise: float = 0.0, generator: Optional[torch.Generator] = None):
     "Copy a dense GEGLU MLP (`gated_layers`, `wo`) into every expert, plus Gaussian noise of `noise` x each weight's std."
@@ -444,7 +450,7 @@ def from_dense(cls: MoE, mlp: nn.Module, n_experts: int = 8, top_k: int = 2, noi
     upcycle_experts(moe.experts, mlp, noise, g)
     return moe
 
-# %% ../nbs/04_moe.ipynb #37dbb524
+# %% ../nbs/04_moe.ipynb #4dbef3a7
 class _RouterGate(nn.Module):
     "A DeepSpeed-MoE gate that routes with our `Router`: same choices, weights, capacity rule and losses."
     def __init__(self, cfg: MoEConfig):
@@ -475,7 +481,7 @@ class _RouterGate(nn.Module):
         comb = x.new_zeros(S, cfg.n_experts, C, dtype=torch.float32).index_put((tok[kept], r.experts[kept], loc[kept]), gates[kept])
         return loss, comb, comb.bool(), d.counts
 
-# %% ../nbs/04_moe.ipynb #f66022c7
+# %% ../nbs/04_moe.ipynb #e8f9638f
 class DeepSpeedMoE(nn.Module):
     "The MoE layer run through DeepSpeed-MoE with our router and losses; experts sharded over `ep_size` ranks."
     def __init__(self, cfg: MoEConfig, ep_size: int = 1):
@@ -508,7 +514,7 @@ class DeepSpeedMoE(nn.Module):
         out, self.aux_loss, _ = self.moe(x)                                  # (..., hidden)
         return (out, self.aux_loss) if return_aux else out
 
-# %% ../nbs/04_moe.ipynb #4dbef3a7
+# %% ../nbs/04_moe.ipynb #26bb2c10
 @patch
 @torch.no_grad()
 def load_moe(self: DeepSpeedMoE, moe: MoE):
@@ -527,7 +533,7 @@ def from_moe(cls: DeepSpeedMoE, moe: MoE, ep_size: int = 1) -> DeepSpeedMoE:
     if ep_size > 1: m.setup_parallel()
     return m.load_moe(moe)
 
-# %% ../nbs/04_moe.ipynb #712eee38
+# %% ../nbs/04_moe.ipynb #b5819b9d
 def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden: int = 16, ffn: int = 32,
                            tokens: int = 24, capacity_factor: float = 0.0, seed: int = 0):
     "Inside torchrun: DeepSpeedMoE with experts sharded over all ranks against the single-process MoE; rank 0 writes JSON."
@@ -563,7 +569,7 @@ def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden:
     dist.barrier(); dist.destroy_process_group()
     return report
 
-# %% ../nbs/04_moe.ipynb #79c83dca
+# %% ../nbs/04_moe.ipynb #e6533aaf
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
