@@ -27,8 +27,9 @@ def parse(argv=None):
     ap.add_argument('--ffn', type=int, default=None, help='expert FFN; default 3072 on CUDA, 1024 on CPU')
     ap.add_argument('--tokens', type=int, default=None, help='default 65536 on CUDA, 4096 on CPU')
     ap.add_argument('--dtype', default=None, help='default bf16 on CUDA, fp32 on CPU')
-    ap.add_argument('--reps', type=int, default=None, help='timed rounds (median reported); default 20 CUDA, 4 CPU')
+    ap.add_argument('--reps', type=int, default=None, help='timed rounds (median reported); default 20 CUDA, 5 CPU')
     ap.add_argument('--backends', default='dense,loop,grouped_mm,triton,deepspeed,deepspeed_adapter')
+    ap.add_argument('--threads', type=int, default=None, help='CPU threads; default 1 on CPU (steadier on a shared machine)')
     ap.add_argument('--with-interpreter', action='store_true', help='on CPU, also time Triton through its interpreter')
     ap.add_argument('--out', default=None, help='default benchmarks/results/moe-DEVICE.json')
     return ap.parse_args(argv)
@@ -123,8 +124,8 @@ def make_fns(m, x, g):
     return fwd, fwd_bwd
 
 
-def bench(mods, x, g, dev, reps, warmup):
-    "Median times of every module, interleaved round by round so that load changes on a shared machine hit all alike."
+def bench(mods, x, g, dev, reps, warmup, stat):
+    "Times of every module (`stat` over rounds), interleaved round by round so that load changes hit all alike."
     import torch
     fns = {n: make_fns(m, x, g) for n, m in mods.items()}
     for n, (f, fb) in fns.items():
@@ -136,8 +137,9 @@ def bench(mods, x, g, dev, reps, warmup):
                 sync(dev); t0 = time.perf_counter(); fn(); sync(dev); times[n][key].append(time.perf_counter() - t0)
     rows = {}
     for n, m in mods.items():
-        t_f, t_fb = statistics.median(times[n]['fwd']), statistics.median(times[n]['fwd_bwd'])
+        t_f, t_fb = stat(times[n]['fwd']), stat(times[n]['fwd_bwd'])
         rows[n] = dict(fwd_s=t_f, fwd_bwd_s=t_fb, fwd_tok_s=x.shape[0] / t_f, fwd_bwd_tok_s=x.shape[0] / t_fb,
+                       fwd_s_all=times[n]['fwd'], fwd_bwd_s_all=times[n]['fwd_bwd'],
                        saved_mb=saved_activation_mb(m, x.detach().requires_grad_()))
         if dev.type == 'cuda':
             m.zero_grad(set_to_none=False); sync(dev)
@@ -164,8 +166,9 @@ def main(argv=None):
     from genome_tfm.core import gtfm_home
     os.environ.setdefault('TORCH_EXTENSIONS_DIR', str(gtfm_home()/'torch_extensions'))   # DeepSpeed's op cache
     gpu = dev.type == 'cuda'
+    if not gpu or a.threads: torch.set_num_threads(a.threads or 1)
     hidden, ffn = a.hidden or (768 if gpu else 256), a.ffn or (3072 if gpu else 1024)
-    tokens, reps = a.tokens or (65536 if gpu else 4096), a.reps or (20 if gpu else 4)
+    tokens, reps = a.tokens or (65536 if gpu else 4096), a.reps or (20 if gpu else 5)
     dtype = dict(bf16=torch.bfloat16, fp16=torch.float16, fp32=torch.float32)[a.dtype or ('bf16' if gpu else 'fp32')]
     from genome_tfm.core import seed_everything, atomic_write
     from genome_tfm.moe import MoE, MoEConfig
@@ -182,12 +185,12 @@ def main(argv=None):
         try:
             if n.startswith('deepspeed'): init_single_process_dist(dev)
             m = build(n, cfg, base, dev, dtype).train()
-            make_fns(m, x[:256], g[:256])[1]()             # a backend this device lacks is reported, not fatal
+            make_fns(m, *((x, g) if gpu else (x[:256], g[:256])))[1]()   # a backend this device lacks is reported, not fatal
             m.zero_grad(set_to_none=True); mods[n] = m
         except Exception as e:
             skipped[n] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
             print(f"{n:>18}: skipped ({skipped[n]})", flush=True)
-    rows = bench(mods, x, g, dev, reps, warmup=1 if not gpu else 3)
+    rows = bench(mods, x, g, dev, reps, warmup=1 if not gpu else 3, stat=statistics.median if gpu else min)
     ratios = {}
     for n, r in rows.items():
         q = {}
@@ -204,7 +207,7 @@ def main(argv=None):
                   versions=versions(), torch_threads=torch.get_num_threads(),
                   load_avg_1_5_15min=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
                   config=dict(n_experts=cfg.n_experts, top_k=cfg.top_k, hidden=hidden, ffn=ffn, dense_ffn=cfg.top_k * ffn,
-                              tokens=tokens, dtype=str(dtype).replace('torch.', ''), reps=reps, timing='median wall time of interleaved rounds'),
+                              tokens=tokens, dtype=str(dtype).replace('torch.', ''), reps=reps, timing=('median' if gpu else 'minimum (other jobs only add time on a shared CPU)') + ' wall time of interleaved rounds'),
                   results=rows, ratios=ratios, skipped=skipped,
                   targets=dict(note='issue 6 targets, meaningful on an H100: triton fwd_bwd_vs_dense >= 0.8, fwd_bwd_vs_loop >= 5, peak_mem_vs_dense <= 1.3'))
     print(f"\n{'backend':>18} | {'fwd tok/s':>12} | {'fwd+bwd tok/s':>13} | {'vs dense':>8} | {'vs loop':>7} | {'saved MB':>8} | {'peak MB':>8}")

@@ -4,22 +4,20 @@
 
 # %% ../nbs/04_moe.ipynb #97b333c5
 from __future__ import annotations
-import dataclasses, json, math, os, socket, subprocess, sys, tempfile, textwrap
+import dataclasses, json, math, os, socket, subprocess, sys, tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from fastcore.basics import patch
-from .core import GTFMError, ConfigError, gtfm_home, get_logger, seed_everything, atomic_write
-
-_log = get_logger('genome_tfm.moe')
+from .core import GTFMError, ConfigError, gtfm_home, seed_everything, atomic_write
 
 # %% auto #0
 __all__ = ['BACKENDS', 'tl', 'MoEConfig', 'load_balancing_loss', 'router_z_loss', 'RouterOutput', 'Router', 'expert_utilisation',
-           'Dispatch', 'route_capacity', 'make_dispatch', 'GegluMLP', 'triton_cdiv', 'grouped_linear', 'GegluExperts',
+           'Dispatch', 'route_capacity', 'make_dispatch', 'GegluMLP', 'grouped_linear', 'GegluExperts',
            'grouped_mm_available', 'resolve_backend', 'MoE', 'collect_aux_loss', 'compare_backends', 'upcycle_experts',
            'DeepSpeedMoE', 'expert_parallel_worker', 'run_expert_parallel_check']
 
@@ -276,13 +274,13 @@ def _launch_gmm(x, w, y, rows_in, rows_out, d: Dispatch, n: int, k: int, w_strid
     blk_e, blk_s = _block_map(d.counts, d.offsets, d.order.numel(), T['block_m'])
     ends = d.offsets[1:].to(torch.int32)
     kw = {} if not T['interpret'] else dict(BLOCK_N=32, BLOCK_K=32)
-    grid = lambda meta: (blk_e.numel(), triton_cdiv(n, meta['BLOCK_N']))
+    grid = lambda meta: (blk_e.numel(), _cdiv(n, meta['BLOCK_N']))
     T['fwd'][grid](x, w, y, rows_in if rows_in is not None else ends, rows_out if rows_out is not None else ends,
                    blk_e, blk_s, ends, n, k, x.stride(0), x.stride(1), *w_strides, y.stride(0), y.stride(1),
                    GATHER=rows_in is not None, SCATTER=rows_out is not None, BLOCK_M=T['block_m'], **kw)
     return y
 
-def triton_cdiv(a: int, b: int) -> int: return -(-a // b)
+def _cdiv(a: int, b: int) -> int: return -(-a // b)
 
 # %% ../nbs/04_moe.ipynb #eb6d63d7
 class _TritonGroupedLinear(torch.autograd.Function):
@@ -313,7 +311,7 @@ class _TritonGroupedLinear(torch.autograd.Function):
             T = _triton()
             dw = torch.empty_like(w)
             kw = {} if not T['interpret'] else dict(BLOCK_N=32, BLOCK_K=32, BLOCK_M=32)
-            grid = lambda meta: (E, triton_cdiv(n, meta['BLOCK_N']), triton_cdiv(k, meta['BLOCK_K']))
+            grid = lambda meta: (E, _cdiv(n, meta['BLOCK_N']), _cdiv(k, meta['BLOCK_K']))
             ends = d.offsets[1:].to(torch.int32)
             T['wgrad'][grid](dy, x, dw, rows_out if rows_out is not None else ends, rows_in if rows_in is not None else ends,
                              d.offsets[:-1].to(torch.int32), ends, n, k, dy.stride(0), dy.stride(1), x.stride(0), x.stride(1),
@@ -342,11 +340,23 @@ class GegluExperts(nn.Module):
         self.wo = nn.Parameter(torch.empty(n_experts, hidden, ffn).normal_(std=init_std))
         self.wo_bias = nn.Parameter(torch.zeros(n_experts, hidden))
 
+    def _loop(self, x: Tensor, d: Dispatch) -> Tensor:
+        "Reference: each expert's whole MLP on its block of rows (no (N, 2*ffn) tensor is ever concatenated)."
+        xs = x.index_select(0, d.token).split(d.counts.tolist())                   # E blocks of (n_e, hidden)
+        ys = []
+        for xe, w1, w2 in zip(xs, self.gated_layers.unbind(0), self.wo.unbind(0)):
+            a, b = (xe @ w1.t()).chunk(2, dim=-1)
+            ys.append((F.gelu(a) * b) @ w2.t())                                    # (n_e, hidden)
+        y = torch.cat(ys)                                                          # (N, hidden) grouped
+        return y.new_zeros(d.n_routes, y.shape[1]).index_copy(0, d.order, y)       # (T*k, hidden) route order
+
     def forward(self, x: Tensor, d: Dispatch, backend: str = 'loop') -> Tensor:   # x (T, hidden)
-        h = grouped_linear(x, self.gated_layers, d, gather=True, backend=backend)  # (N, 2*ffn)
-        a, b = h.chunk(2, dim=-1)
-        h = F.gelu(a) * b                                                          # (N, ffn)
-        y = grouped_linear(h, self.wo, d, scatter=True, backend=backend)           # (T*k, hidden) route order
+        if backend == 'loop': y = self._loop(x, d)
+        else:
+            h = grouped_linear(x, self.gated_layers, d, gather=True, backend=backend)  # (N, 2*ffn)
+            a, b = h.chunk(2, dim=-1)
+            h = F.gelu(a) * b                                                          # (N, ffn)
+            y = grouped_linear(h, self.wo, d, scatter=True, backend=backend)           # (T*k, hidden) route order
         bias = self.wo_bias.index_select(0, d.route_expert)                        # (T*k, hidden)
         if d.order.numel() < d.n_routes: bias = bias * d.kept[:, None].to(bias.dtype)
         return y + bias
@@ -425,7 +435,7 @@ def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm',
     scale = {k: float(v.abs().max().clamp_min(1e-12)) if relative else 1.0 for k, v in ref.items()}
     return {b: {k: float((v - ref[k]).abs().max()) / scale[k] for k, v in run(b).items()} for b in backends}
 
-# %% ../nbs/04_moe.ipynb #b21e55d4
+# %% ../nbs/04_moe.ipynb #3a06531f
 @torch.no_grad()
 def upcycle_experts(experts: GegluExperts, mlp: nn.Module, noise: float = 0.0, generator: Optional[torch.Generator] = None):
     "Copy a dense GEGLU MLP (`gated_layers`, `wo`) into every expert, plus Gaussian noise of `noise` x each weight's std."
@@ -450,7 +460,7 @@ def from_dense(cls: MoE, mlp: nn.Module, n_experts: int = 8, top_k: int = 2, noi
     upcycle_experts(moe.experts, mlp, noise, g)
     return moe
 
-# %% ../nbs/04_moe.ipynb #4dbef3a7
+# %% ../nbs/04_moe.ipynb #289e8efd
 class _RouterGate(nn.Module):
     "A DeepSpeed-MoE gate that routes with our `Router`: same choices, weights, capacity rule and losses."
     def __init__(self, cfg: MoEConfig):
@@ -481,7 +491,7 @@ class _RouterGate(nn.Module):
         comb = x.new_zeros(S, cfg.n_experts, C, dtype=torch.float32).index_put((tok[kept], r.experts[kept], loc[kept]), gates[kept])
         return loss, comb, comb.bool(), d.counts
 
-# %% ../nbs/04_moe.ipynb #e8f9638f
+# %% ../nbs/04_moe.ipynb #26bb2c10
 class DeepSpeedMoE(nn.Module):
     "The MoE layer run through DeepSpeed-MoE with our router and losses; experts sharded over `ep_size` ranks."
     def __init__(self, cfg: MoEConfig, ep_size: int = 1):
@@ -514,7 +524,7 @@ class DeepSpeedMoE(nn.Module):
         out, self.aux_loss, _ = self.moe(x)                                  # (..., hidden)
         return (out, self.aux_loss) if return_aux else out
 
-# %% ../nbs/04_moe.ipynb #26bb2c10
+# %% ../nbs/04_moe.ipynb #712eee38
 @patch
 @torch.no_grad()
 def load_moe(self: DeepSpeedMoE, moe: MoE):
@@ -533,7 +543,7 @@ def from_moe(cls: DeepSpeedMoE, moe: MoE, ep_size: int = 1) -> DeepSpeedMoE:
     if ep_size > 1: m.setup_parallel()
     return m.load_moe(moe)
 
-# %% ../nbs/04_moe.ipynb #b5819b9d
+# %% ../nbs/04_moe.ipynb #146b6e18
 def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden: int = 16, ffn: int = 32,
                            tokens: int = 24, capacity_factor: float = 0.0, seed: int = 0):
     "Inside torchrun: DeepSpeedMoE with experts sharded over all ranks against the single-process MoE; rank 0 writes JSON."
@@ -569,7 +579,7 @@ def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden:
     dist.barrier(); dist.destroy_process_group()
     return report
 
-# %% ../nbs/04_moe.ipynb #e6533aaf
+# %% ../nbs/04_moe.ipynb #ade2aaf0
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
