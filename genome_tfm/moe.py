@@ -48,10 +48,14 @@ class MoEConfig:
         if self.backend not in BACKENDS: raise ConfigError(f"MoEConfig.backend={self.backend!r}: expected one of {', '.join(BACKENDS)}")
 
 # %% ../nbs/04_moe.ipynb #72b36c5c
+def _expert_counts(flat: Tensor, n_experts: int) -> Tensor:
+    "Routes per expert; index_add_ rather than bincount, which waits for the GPU to learn the output size."
+    return torch.zeros(n_experts, dtype=torch.long, device=flat.device).index_add_(0, flat, torch.ones_like(flat))
+
 def load_balancing_loss(probs: Tensor, experts: Tensor) -> Tensor:
     "Switch load-balancing loss `E * sum_i f_i * P_i`, counting all k choices in `f`; 1.0 under uniform routing."
     T, E = probs.shape                                                   # probs (T, E) fp32, experts (T, k)
-    f = torch.bincount(experts.reshape(-1), minlength=E).to(probs.dtype) / experts.numel()  # (E,) fraction of routes
+    f = _expert_counts(experts.reshape(-1), E).to(probs.dtype) / experts.numel()  # (E,) fraction of routes
     return E * (f * probs.mean(0)).sum()
 
 def router_z_loss(logits: Tensor) -> Tensor:
@@ -129,8 +133,10 @@ def make_dispatch(experts: Tensor, n_experts: int, capacity: int = 0) -> Dispatc
         kept = (rank < capacity).reshape(k, T).t().reshape(-1)
     key = torch.where(kept, flat, torch.full_like(flat, n_experts))     # dropped routes sort to the end
     order = torch.sort(key, stable=True).indices
-    counts = torch.bincount(flat[kept], minlength=n_experts)
-    if capacity > 0: order = order[: int(kept.sum())]
+    if capacity > 0:
+        counts = _expert_counts(flat[kept], n_experts)
+        order = order[: int(kept.sum())]
+    else: counts = _expert_counts(flat, n_experts)
     offsets = F.pad(counts.cumsum(0), (1, 0))
     return Dispatch(order, order // k, flat[order], counts, offsets, flat, kept, T * k, (~kept).sum())
 
@@ -245,6 +251,9 @@ def _triton() -> dict:
     except ImportError: raise GTFMError("backend 'triton' needs the triton package: pip install 'genome_tfm[gpu]'") from None
     tl = triton.language
     interp = os.environ.get('TRITON_INTERPRET', '0') == '1'
+    if not interp and not torch.cuda.is_available():
+        raise GTFMError("backend 'triton' without a GPU needs Triton's interpreter, but triton was imported before without "
+                        "TRITON_INTERPRET=1: set TRITON_INTERPRET=1 in the environment before anything imports triton")
     fwd, wgrad = triton.jit(_gmm_kernel), triton.jit(_gmm_wgrad_kernel)
     if not interp:
         cfgs = [triton.Config(dict(BLOCK_N=bn, BLOCK_K=bk), num_warps=w, num_stages=s)
@@ -271,6 +280,8 @@ def _block_map(counts: Tensor, offsets: Tensor, n_rows: int, block_m: int) -> tu
 def _launch_gmm(x, w, y, rows_in, rows_out, d: Dispatch, n: int, k: int, w_strides: tuple):
     "Run `_gmm_kernel` over the grouped rows of `d`: y[out(p)] = x[in(p)] @ w[e]^T (w given as strides of (E, n, k))."
     T = _triton()
+    if x.device.type != 'cuda' and not T['interpret']:
+        raise GTFMError(f"backend 'triton' got {x.device.type} tensors; Triton kernels run on CUDA tensors (or on CPU tensors under TRITON_INTERPRET=1)")
     blk_e, blk_s = _block_map(d.counts, d.offsets, d.order.numel(), T['block_m'])
     ends = d.offsets[1:].to(torch.int32)
     kw = {} if not T['interpret'] else dict(BLOCK_N=32, BLOCK_K=32)
@@ -435,7 +446,7 @@ def compare_backends(cfg: MoEConfig, x: Tensor, backends: tuple = ('grouped_mm',
     scale = {k: float(v.abs().max().clamp_min(1e-12)) if relative else 1.0 for k, v in ref.items()}
     return {b: {k: float((v - ref[k]).abs().max()) / scale[k] for k, v in run(b).items()} for b in backends}
 
-# %% ../nbs/04_moe.ipynb #3a06531f
+# %% ../nbs/04_moe.ipynb #d00a3602
 @torch.no_grad()
 def upcycle_experts(experts: GegluExperts, mlp: nn.Module, noise: float = 0.0, generator: Optional[torch.Generator] = None):
     "Copy a dense GEGLU MLP (`gated_layers`, `wo`) into every expert, plus Gaussian noise of `noise` x each weight's std."
@@ -460,7 +471,7 @@ def from_dense(cls: MoE, mlp: nn.Module, n_experts: int = 8, top_k: int = 2, noi
     upcycle_experts(moe.experts, mlp, noise, g)
     return moe
 
-# %% ../nbs/04_moe.ipynb #289e8efd
+# %% ../nbs/04_moe.ipynb #573f703b
 class _RouterGate(nn.Module):
     "A DeepSpeed-MoE gate that routes with our `Router`: same choices, weights, capacity rule and losses."
     def __init__(self, cfg: MoEConfig):
@@ -491,7 +502,7 @@ class _RouterGate(nn.Module):
         comb = x.new_zeros(S, cfg.n_experts, C, dtype=torch.float32).index_put((tok[kept], r.experts[kept], loc[kept]), gates[kept])
         return loss, comb, comb.bool(), d.counts
 
-# %% ../nbs/04_moe.ipynb #26bb2c10
+# %% ../nbs/04_moe.ipynb #712eee38
 class DeepSpeedMoE(nn.Module):
     "The MoE layer run through DeepSpeed-MoE with our router and losses; experts sharded over `ep_size` ranks."
     def __init__(self, cfg: MoEConfig, ep_size: int = 1):
@@ -524,7 +535,7 @@ class DeepSpeedMoE(nn.Module):
         out, self.aux_loss, _ = self.moe(x)                                  # (..., hidden)
         return (out, self.aux_loss) if return_aux else out
 
-# %% ../nbs/04_moe.ipynb #712eee38
+# %% ../nbs/04_moe.ipynb #e87e94d9
 @patch
 @torch.no_grad()
 def load_moe(self: DeepSpeedMoE, moe: MoE):
@@ -543,7 +554,7 @@ def from_moe(cls: DeepSpeedMoE, moe: MoE, ep_size: int = 1) -> DeepSpeedMoE:
     if ep_size > 1: m.setup_parallel()
     return m.load_moe(moe)
 
-# %% ../nbs/04_moe.ipynb #146b6e18
+# %% ../nbs/04_moe.ipynb #37c0c797
 def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden: int = 16, ffn: int = 32,
                            tokens: int = 24, capacity_factor: float = 0.0, seed: int = 0):
     "Inside torchrun: DeepSpeedMoE with experts sharded over all ranks against the single-process MoE; rank 0 writes JSON."
@@ -579,7 +590,7 @@ def expert_parallel_worker(out: str, n_experts: int = 4, top_k: int = 2, hidden:
     dist.barrier(); dist.destroy_process_group()
     return report
 
-# %% ../nbs/04_moe.ipynb #ade2aaf0
+# %% ../nbs/04_moe.ipynb #556423ed
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
