@@ -26,7 +26,9 @@ __all__ = ['SPECIAL_TOKENS', 'DNA_ALPHABET', 'AMBIGUOUS', 'TOKENIZER_KINDS', 'ME
            'hf_tokenizer', 'save_tokenizer', 'load_tokenizer', 'make_tokenizer', 'check_round_trip', 'genome_chunks',
            'train_from_genome', 'measure_training', 'learned_tokens', 'vocab_stability', 'gff_feature_types',
            'annotation_tokens', 'append_tokens', 'resize_embeddings', 'gtfm_tokens_extract', 'gtfm_tokens_append',
-           'union_tokenizer', 'multi_encode', 'fixed_token_span', 'fixed_token_windows']
+           'union_tokenizer', 'multi_encode', 'fixed_token_span', 'fixed_token_windows', 'tokenizer_stats',
+           'encode_throughput', 'ClassifierConfig', 'TokenCNN', 'classify_genes', 'comparison_data', 'CompareConfig',
+           'compare_tokenizers']
 
 # %% ../nbs/02_tokenizers.ipynb #31b316fb
 SPECIAL_TOKENS = ('[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]')
@@ -410,3 +412,132 @@ def fixed_token_windows(tok: DnaTokenizer, seq: str, n_tokens: int, **kw) -> lis
     out, start = [], 0
     while (end := fixed_token_span(tok, seq, n_tokens, start, **kw)) is not None: out.append((start, end)); start = end
     return out
+
+# %% ../nbs/02_tokenizers.ipynb #cbf69d97
+def tokenizer_stats(tok: DnaTokenizer, seqs: Sequence[str]) -> dict:
+    "Bases per token, vocabulary use, effective vocabulary, mean token length and exact round trip on `seqs`."
+    n_bases, counts, lens, ok = 0, Counter(), Counter(), True
+    for s in seqs:
+        ids, off = tok.encode_offsets(s)
+        n_bases += len(s); counts.update(ids.tolist()); lens.update((off[:, 1] - off[:, 0]).tolist())
+        ok = ok and check_round_trip(tok, s)
+    n_tok = sum(counts.values()); p = np.array(list(counts.values())) / max(1, n_tok)
+    vocab = tok.vocab_size - len(SPECIAL_TOKENS)
+    return dict(vocab=tok.vocab_size, bases_per_token=n_bases / max(1, n_tok), vocab_used=len(counts) / vocab,
+                effective_vocab=float(2 ** -(p * np.log2(p)).sum()), mean_token_bases=sum(k * v for k, v in lens.items()) / max(1, n_tok),
+                round_trip=ok, token_lengths=dict(sorted(lens.items())))
+
+def encode_throughput(tok: DnaTokenizer, seq: str, chunk: int = 10_000, repeat: int = 1) -> float:
+    "Encoding speed in Mb/s of `encode_batch` over `chunk`-base pieces of `seq` (best of `repeat`)."
+    pieces = [seq[i:i + chunk] for i in range(0, len(seq), chunk)]
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter(); tok.encode_batch(pieces); best = min(best, time.perf_counter() - t0)
+    return len(seq) / 1e6 / best
+
+# %% ../nbs/02_tokenizers.ipynb #1fdd8c28
+@dataclass
+class ClassifierConfig:
+    "The gene vs non-gene classifier and its training budget (the same for every tokenizer)."
+    d_model: int = 32
+    kernel: int = 9
+    layers: int = 2
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 3e-3
+    max_bases: int = 1000          # the first bases of each interval (on its strand) are the input
+    seed: int = 0
+    device: str = 'cpu'
+
+class TokenCNN(nn.Module):
+    "Embedding + residual 1-D convolutions + masked mean/max pooling + linear (2 classes)."
+    def __init__(self, vocab_size: int, pad_id: int, cfg: ClassifierConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.emb = nn.Embedding(vocab_size, d, padding_idx=pad_id)
+        self.convs = nn.ModuleList(nn.Conv1d(d, d, cfg.kernel, padding=cfg.kernel // 2) for _ in range(cfg.layers))
+        self.head = nn.Linear(2 * d, 2)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.unsqueeze(1).float()                      # (B, 1, L)
+        h = self.emb(ids).transpose(1, 2) * m              # (B, D, L)
+        for conv in self.convs: h = (h + nn.functional.gelu(conv(h))) * m
+        mean = h.sum(-1) / m.sum(-1).clamp(min=1)          # (B, D)
+        mx = h.masked_fill(m == 0, -1e4).amax(-1)          # (B, D)
+        return self.head(torch.cat([mean, mx], -1))        # (B, 2)
+
+# %% ../nbs/02_tokenizers.ipynb #a52baa7d
+def _batches(ids: list[list[int]], y: np.ndarray, pad: int, bs: int, order: np.ndarray, device: str) -> Iterator[tuple]:
+    for i in range(0, len(order), bs):
+        sel = order[i:i + bs]; L = max(1, max(len(ids[j]) for j in sel))
+        x = torch.full((len(sel), L), pad, dtype=torch.long)             # (B, L)
+        for r, j in enumerate(sel): x[r, :len(ids[j])] = torch.tensor(ids[j], dtype=torch.long)
+        yield x.to(device), (x != pad).to(device), torch.as_tensor(y[sel]).to(device)
+
+def classify_genes(tok: DnaTokenizer, train: 'pd.DataFrame', test: 'pd.DataFrame', cfg: ClassifierConfig = ClassifierConfig()) -> dict:
+    "Train `TokenCNN` on `train` (columns seq, label) with `tok` and report accuracy and F1 on `test`."
+    from sklearn.metrics import accuracy_score, f1_score
+    seed_everything(cfg.seed)
+    enc = lambda df: tok.encode_batch([s[:cfg.max_bases] for s in df.seq])
+    xtr, xte, ytr, yte = enc(train), enc(test), train.label.to_numpy(), test.label.to_numpy()
+    model = TokenCNN(tok.vocab_size, tok.pad_id, cfg).to(cfg.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    with Timer() as t:
+        for _ in range(cfg.epochs):
+            model.train()
+            for x, m, y in _batches(xtr, ytr, tok.pad_id, cfg.batch_size, rng.permutation(len(xtr)), cfg.device):
+                loss = nn.functional.cross_entropy(model(x, m), y); opt.zero_grad(); loss.backward(); opt.step()
+    model.eval(); pred = []
+    with torch.no_grad():
+        for x, m, _ in _batches(xte, yte, tok.pad_id, 256, np.arange(len(xte)), cfg.device): pred += model(x, m).argmax(-1).tolist()
+    return dict(accuracy=accuracy_score(yte, pred), f1=f1_score(yte, pred), train_seconds=t.elapsed,
+                tokens_per_seq=float(np.mean([len(x) for x in xtr])), params=sum(p.numel() for p in model.parameters()))
+
+# %% ../nbs/02_tokenizers.ipynb #2196bba1
+def comparison_data(dataset: str, n_train: int = 600, n_test: int = 400, seed: int = 0) -> dict:
+    "Training split chunks, validation sequence and gene vs non-gene train/test sets of a bundled dataset."
+    from genome_tfm.data import load_dataset, dataset_splits, gene_vs_nongene
+    genome, ann = load_dataset(dataset)
+    sp = dataset_splits(dataset, genome)
+    import pandas as pd
+    whole = lambda regs: all(st == 0 and e == genome.lengths[c] for c, st, e in regs)
+    everywhere = gene_vs_nongene(genome, ann, seed=seed) if whole(sp['train']) and whole(sp['valid']) else None
+    def g_v_ng(regions, n):   # whole chromosomes: one genome-wide set, split by chromosome (pairs share a chromosome)
+        if everywhere is not None: df = everywhere[everywhere.chrom.isin([c for c, _, _ in regions])]
+        else: df = pd.concat([gene_vs_nongene(genome, ann, seed=seed, region=r, max_per_class=n) for r in regions], ignore_index=True)
+        pos, neg = np.flatnonzero(df.label.to_numpy() == 1), np.flatnonzero(df.label.to_numpy() == 0)
+        rng = np.random.default_rng(seed); k = min(n // 2, len(pos), len(neg))
+        return df.iloc[np.sort(np.concatenate([rng.choice(pos, k, replace=False), rng.choice(neg, k, replace=False)]))].reset_index(drop=True)
+    return dict(genome=genome, train_regions=sp['train'], valid_regions=sp['valid'],
+                train=g_v_ng(sp['train'], n_train), test=g_v_ng(sp['valid'], n_test))
+
+# %% ../nbs/02_tokenizers.ipynb #30bacf54
+@dataclass
+class CompareConfig:
+    "Sizes of the tokenizer comparison."
+    bpe_bases: int = 2_000_000          # bases fed to BPE training (memory cap)
+    unigram_bases: int = 500_000        # Unigram trains far slower than BPE
+    vocab_size: int = 4096
+    k: int = 6
+    eval_bases: int = 1_000_000         # validation sequence measured
+    clf: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+def compare_tokenizers(dataset: str, data: dict, out: str | Path, cfg: CompareConfig = CompareConfig()) -> 'pd.DataFrame':
+    "Train/build the five tokenizers for `dataset`, measure them on its validation split and classify genes."
+    import pandas as pd
+    out = Path(out)/dataset; g = data['genome']
+    val = ''.join(g.fetch_raw(c, s, e) for c, s, e in data['valid_regions'])[:cfg.eval_bases]   # with soft-mask and N
+    rows, made = {}, {'char': make_tokenizer('char'), f'kmer{cfg.k}': make_tokenizer('kmer', cfg.k),
+                      f'kmer{cfg.k}_overlap': make_tokenizer('kmer_overlap', cfg.k)}
+    for kind, n in (('bpe', cfg.bpe_bases), ('unigram', cfg.unigram_bases)):
+        m = measure_training(dataset, out/kind, kind=kind, regions=data['train_regions'], max_bases=n, vocab_size=cfg.vocab_size)
+        made[kind] = load_tokenizer(out/kind); rows[kind] = dict(train_seconds=m['seconds'], train_peak_mb=m['peak_rss_mb'], bases_fed=m['bases_fed'])
+    for name, tok in made.items():
+        if name not in rows: save_tokenizer(tok, out/name)
+        st = tokenizer_stats(tok, [val[i:i + 100_000] for i in range(0, len(val), 100_000)])
+        r = dict(**st, **rows.get(name, {}), mb_per_s=encode_throughput(tok, val))
+        rows[name] = {**r, **{f'clf_{k}': v for k, v in classify_genes(tok, data['train'], data['test'], cfg.clf).items()}}
+    df = pd.DataFrame(rows).T.loc[list(made)]
+    df.insert(0, 'dataset', dataset)
+    return df
