@@ -737,21 +737,29 @@ def gene_vs_nongene(genome: Genome, annotation: Annotation, seed: int = 0, bioty
     chroms = sorted({g.chrom for g in pos})
     excl = [(g.chrom, g.start, g.end) for g in annotation if g.chrom in chroms]
     for c in chroms: excl += [(c, int(s), int(e)) for s, e in genome.n_runs(c, *(region[1:] if region else ()), min_len=min_n_run)]
-    gaps = defaultdict(int)   # the longest gene- and N-free gap per chromosome: longer genes cannot get a partner
-    for c, a, b in _free_gaps(excl, {c: (region[1], region[2]) if region else (0, genome.lengths[c]) for c in chroms}): gaps[c] = max(gaps[c], b - a)
+    gaps, free = defaultdict(int), defaultdict(list)   # the longest gene- and N-free gap per chromosome: longer genes cannot get a partner
+    for c, a, b in _free_gaps(excl, {c: (region[1], region[2]) if region else (0, genome.lengths[c]) for c in chroms}):
+        gaps[c] = max(gaps[c], b - a); free[c].append((a, b))
+    def fits(c, s, e):   # a placement must lie wholly inside one free gap (bedtools -incl only checks the start)
+        i = bisect.bisect_right(free[c], (s, float('inf'))) - 1
+        return i >= 0 and free[c][i][0] <= s and e <= free[c][i][1]
     n0 = len(pos); pos = [g for g in pos if g.end - g.start <= gaps[g.chrom]]
     if len(pos) < n0: _log.info(f"gene_vs_nongene: {n0 - len(pos)} genes longer than any gene-free gap were left out")
     if max_per_class and len(pos) > max_per_class: pos = [pos[i] for i in sorted(rng.choice(len(pos), max_per_class, replace=False))]
+    neg = {}
     with _bed_tempdir() as d:
         gf, pi, ex = _genome_file(genome, chroms, Path(d)), Path(d)/'pos.bed', Path(d)/'excl.bed'
-        pi.write_text(''.join(f'{g.chrom}\t{g.start}\t{g.end}\t{g.id}\t0\t{g.strand}\n' for g in pos))
         ex.write_text(''.join(f'{c}\t{a}\t{b}\n' for c, a, b in sorted(excl)))
-        cmd = ['bedtools', 'shuffle', '-i', str(pi), '-g', gf, '-excl', str(ex), '-chrom', '-seed', str(seed), '-maxTries', '2000']
-        if region: (Path(d)/'incl.bed').write_text('{}\t{}\t{}\n'.format(*region)); cmd += ['-incl', str(Path(d)/'incl.bed')]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode: raise GTFMError(f"bedtools shuffle failed: {r.stderr.strip()[:300]}")
-        neg = [l.split('\t') for l in r.stdout.splitlines() if l.strip()]
-        neg = {f[3]: (f[0], int(f[1]), int(f[2])) for f in neg}
+        for round_ in range(8):   # placements that do not fit are drawn again with a derived seed
+            todo = [g for g in pos if g.id not in neg]
+            if not todo: break
+            pi.write_text(''.join(f'{g.chrom}\t{g.start}\t{g.end}\t{g.id}\t0\t{g.strand}\n' for g in todo))
+            cmd = ['bedtools', 'shuffle', '-i', str(pi), '-g', gf, '-excl', str(ex), '-chrom', '-seed', str(seed + 7919 * round_), '-maxTries', '2000']
+            if region: (Path(d)/'incl.bed').write_text('{}\t{}\t{}\n'.format(*region)); cmd += ['-incl', str(Path(d)/'incl.bed')]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode: raise GTFMError(f"bedtools shuffle failed: {r.stderr.strip()[:300]}")
+            for f in (l.split('\t') for l in r.stdout.splitlines() if l.strip()):
+                if fits(f[0], int(f[1]), int(f[2])): neg[f[3]] = (f[0], int(f[1]), int(f[2]))
     if len(neg) < len(pos):   # bedtools could not place some (long) genes: drop them too, keeping the classes matched
         _log.info(f"gene_vs_nongene: bedtools placed {len(neg)} of {len(pos)} non-gene partners; unpaired genes left out")
         pos = [g for g in pos if g.id in neg]
