@@ -6,7 +6,7 @@
 from __future__ import annotations
 import functools, math
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Literal, Optional, Union  # Literal: the config's inherited annotations, for show_doc
 
 import numpy as np
 import torch

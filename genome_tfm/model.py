@@ -18,7 +18,7 @@ __all__ = ['PRESETS', 'GenomeBertConfig', 'GenomeBertEmbeddings', 'GenomeBertUnp
 import dataclasses, functools, json, math, os, warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Literal, Optional, Sequence, Union  # Literal: the config's inherited annotations, for show_doc
 
 import torch
 import torch.nn.functional as F
