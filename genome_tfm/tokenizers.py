@@ -23,12 +23,12 @@ _log = get_logger('genome_tfm.tokenizers')
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'DNA_ALPHABET', 'AMBIGUOUS', 'TOKENIZER_KINDS', 'META_FILE', 'normalize_dna', 'dna_normalizer',
            'special_ids', 'char_tokenizer', 'kmer_tokenizer', 'kmerize', 'train_bpe', 'train_unigram', 'DnaTokenizer',
-           'hf_tokenizer', 'save_tokenizer', 'load_tokenizer', 'make_tokenizer', 'check_round_trip', 'genome_chunks',
-           'train_from_genome', 'measure_training', 'learned_tokens', 'vocab_stability', 'gff_feature_types',
-           'annotation_tokens', 'append_tokens', 'resize_embeddings', 'gtfm_tokens_extract', 'gtfm_tokens_append',
-           'union_tokenizer', 'multi_encode', 'fixed_token_span', 'fixed_token_windows', 'tokenizer_stats',
-           'encode_throughput', 'ClassifierConfig', 'TokenCNN', 'classify_genes', 'comparison_data', 'CompareConfig',
-           'compare_tokenizers']
+           'hf_tokenizer', 'save_tokenizer', 'load_tokenizer', 'make_tokenizer', 'dna_codes', 'check_round_trip',
+           'genome_chunks', 'train_from_genome', 'measure_training', 'learned_tokens', 'vocab_stability',
+           'gff_feature_types', 'annotation_tokens', 'append_tokens', 'resize_embeddings', 'gtfm_tokens_extract',
+           'gtfm_tokens_append', 'union_tokenizer', 'multi_encode', 'fixed_token_span', 'fixed_token_windows',
+           'tokenizer_stats', 'encode_throughput', 'ClassifierConfig', 'TokenCNN', 'classify_genes', 'comparison_data',
+           'CompareConfig', 'compare_tokenizers']
 
 # %% ../nbs/02_tokenizers.ipynb #31b316fb
 SPECIAL_TOKENS = ('[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]')
@@ -134,22 +134,45 @@ class DnaTokenizer:
     def pad_id(self) -> int: return self.special_ids['[PAD]']
     def __repr__(self): return f"DnaTokenizer({self.kind}{f', k={self.k}' if self.k else ''}, vocab {self.vocab_size})"
 
+    fast = True   # class default, not a field: False sends everything through the tokenizer.json pipeline
+
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_route'}   # the cache is rebuilt
     def prepare(self, seq: str) -> str:
         "The text the tokenizer.json expects for `seq` (k-merised for overlapping k-mers)."
         return kmerize(seq, self.k) if self.kind == 'kmer_overlap' else seq
+    def _codes(self, seq: str) -> tuple[Optional[_ArrayRoute], Optional[np.ndarray]]:
+        r = _array_route(self); return r, (dna_codes(seq) if r is not None else None)
     def encode(self, seq: str, add_special_tokens: bool = False) -> list[int]:
         "Token ids of a raw DNA string."
-        return self.tokenizer.encode(self.prepare(seq), add_special_tokens=add_special_tokens).ids
+        r, c = self._codes(seq)
+        if c is None: return self.tokenizer.encode(self.prepare(seq), add_special_tokens=add_special_tokens).ids
+        if r.mode == 'plain': return r.plain.encode(_normalised(c), add_special_tokens=add_special_tokens).ids
+        return r.with_specials(r.ids(c), add_special_tokens).tolist()
     def encode_batch(self, seqs: Sequence[str], add_special_tokens: bool = False) -> list[list[int]]:
         "Token ids of many DNA strings (in parallel threads)."
-        return [e.ids for e in self.tokenizer.encode_batch([self.prepare(s) for s in seqs], add_special_tokens=add_special_tokens)]
+        seqs = list(seqs); r = _array_route(self); out = [None] * len(seqs)
+        codes = [dna_codes(s) for s in seqs] if r is not None else out
+        todo = [i for i, c in enumerate(codes) if c is not None]
+        if r is not None and r.mode == 'plain':
+            enc = getattr(r.plain, 'encode_batch_fast', r.plain.encode_batch)     # no offsets: ids only
+            for i, e in zip(todo, enc([_normalised(codes[i]) for i in todo], add_special_tokens=add_special_tokens)): out[i] = e.ids
+        else:
+            for i in todo: out[i] = r.with_specials(r.ids(codes[i]), add_special_tokens).tolist()
+        rest = [i for i, o in enumerate(out) if o is None]
+        for i, e in zip(rest, self.tokenizer.encode_batch([self.prepare(seqs[i]) for i in rest], add_special_tokens=add_special_tokens)): out[i] = e.ids
+        return out
     def encode_offsets(self, seq: str) -> tuple[np.ndarray, np.ndarray]:
         "Token ids (n,) and base offsets (n, 2) of `seq`, without special tokens."
-        e = self.tokenizer.encode(self.prepare(seq), add_special_tokens=False)
-        ids = np.array(e.ids, np.int64)
-        if self.kind == 'kmer_overlap':
-            i = np.arange(len(ids)); return ids, np.stack([i, np.minimum(i + self.k, len(seq))], 1)
-        return ids, np.array(e.offsets, np.int64).reshape(-1, 2)
+        r, c = self._codes(seq)
+        if c is not None and r.mode != 'plain':
+            ids = r.ids(c)
+            if self.kind != 'kmer_overlap': return ids, r.offsets(c)
+        else:
+            e = (r.plain.encode(_normalised(c), add_special_tokens=False) if c is not None
+                 else self.tokenizer.encode(self.prepare(seq), add_special_tokens=False))
+            ids = np.array(e.ids, np.int64)
+            if self.kind != 'kmer_overlap': return ids, np.array(e.offsets, np.int64).reshape(-1, 2)
+        i = np.arange(len(ids)); return ids, np.stack([i, np.minimum(i + self.k, len(seq))], 1)
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         "The DNA string of token ids (exact up to the DNA rule)."
         return self.tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
@@ -199,6 +222,92 @@ def make_tokenizer(kind: str, k: int = 6, chunks: Optional[Iterable[str]] = None
     train = train_bpe if kind == 'bpe' else train_unigram
     with Timer() as t: tok = train(chunks, vocab_size=vocab_size, **kw)
     return DnaTokenizer(tok, kind, info=dict(vocab_size=vocab_size, train_seconds=round(t.elapsed, 3), **kw))
+
+# %% ../nbs/02_tokenizers.ipynb #370ff5cd
+def _dna_code_table() -> np.ndarray:
+    "Byte -> base code after the DNA rule (A C G T N = 0..4, IUPAC codes -> 4, either case); 255 for every other byte."
+    t = np.full(256, 255, np.uint8)
+    for i, c in enumerate(DNA_ALPHABET): t[ord(c)] = t[ord(c.lower())] = i
+    for c in AMBIGUOUS: t[ord(c)] = t[ord(c.lower())] = 4
+    return t
+
+_CODES, _LETTERS = _dna_code_table(), np.frombuffer(DNA_ALPHABET.encode('ascii'), np.uint8)
+_DNA_CHARS = frozenset(DNA_ALPHABET + AMBIGUOUS + (DNA_ALPHABET + AMBIGUOUS).lower())
+
+def dna_codes(seq: str) -> Optional[np.ndarray]:
+    "Base codes (n,) uint8 of `seq` after the DNA rule (A C G T N = 0..4), or None if `seq` holds any other character."
+    try: c = _CODES[np.frombuffer(seq.encode('ascii'), np.uint8)]
+    except UnicodeEncodeError: return None
+    return None if len(c) and c.max() == 255 else c
+
+
+# %% ../nbs/02_tokenizers.ipynb #cc4f159f
+def _state(x) -> Optional[bytes]: return None if x is None else x.__getstate__()
+
+class _ArrayRoute:
+    "A faster route to the ids and offsets the tokenizer.json gives for DNA-only text (any other text: None, use the tokenizer)."
+    def __init__(self, tok: 'DnaTokenizer', key: tuple):
+        t = self.t = tok.tokenizer; self.key, self.kind, self.k, self.mode = key, tok.kind, tok.k, None
+        js = json.loads(t.to_str())
+        # added tokens made only of DNA letters could match inside DNA text; then only the tokenizer knows the answer
+        if any(set(a.content) <= _DNA_CHARS for a in t.get_added_tokens_decoder().values()): return
+        if js['normalizer'] != json.loads(dna_normalizer().__getstate__()) or js['truncation'] or js['padding']: return
+        ref = {'char': char_tokenizer, 'kmer': lambda: kmer_tokenizer(tok.k), 'kmer_overlap': lambda: kmer_tokenizer(tok.k, True)}.get(tok.kind)
+        strip = lambda d: {k: v for k, v in d.items() if k not in ('added_tokens', 'decoder')}
+        if ref is not None and strip(js) == strip(json.loads(ref().to_str())):   # exactly our tokenizer: ids from arrays
+            v, self.mode = js['model']['vocab'], tok.kind
+            self.cls, self.sep = v['[CLS]'], v['[SEP]']
+            self.single = np.array([v.get(c, v['[UNK]']) for c in DNA_ALPHABET], np.int64)   # (5,) id of each base alone
+            alpha = 'ACGTN' if tok.kind == 'kmer_overlap' else 'ACGT'
+            if tok.kind != 'char': self.table = np.array([v[s] for s in _kmers(tok.k, alpha)], np.int64)   # (len(alpha)^k,)
+            self.vocab = v
+        elif tok.kind != 'kmer_overlap':                                          # any pipeline after our normaliser
+            self.mode, self.plain = 'plain', Tokenizer.from_str(t.to_str())
+            self.plain.normalizer = None                                          # the text is normalised before it is fed
+
+    def _kmer_starts(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        "Token starts (m,) and whether each is a k-mer (m,): k-mers from the left in every A/C/G/T run, the rest alone."
+        n, k = len(c), self.k; i = np.arange(n); isn = c == 4
+        rs = np.maximum.accumulate(np.where(isn, i, -1)) + 1                      # start of the run of each position
+        re_ = np.minimum.accumulate(np.where(isn, i, n)[::-1])[::-1]              # end of the run (next N)
+        p = i - rs; in_k = ~isn & (p < (re_ - rs) // k * k)
+        s = np.flatnonzero(~in_k | (p % k == 0))
+        return s, in_k[s]
+
+    def ids(self, c: np.ndarray) -> np.ndarray:
+        "Token ids (m,) of base codes `c` (no special tokens), for the array modes."
+        if self.mode == 'char': return self.single[c]
+        k, n = self.k, len(c)
+        if self.mode == 'kmer':
+            s, isk = self._kmer_starts(c); out = self.single[c[s]]
+            ks = s[isk]; h = np.zeros(len(ks), np.int64)
+            for j in range(k): h = h * 4 + c[ks + j]
+            out[isk] = self.table[h]; return out
+        m = max(0, n - k + 1); h = np.zeros(m, np.int64)                          # overlapping: one k-mer per base
+        for j in range(k): h = h * 5 + c[j:j + m]
+        tail = _LETTERS[c[m:]].tobytes().decode('ascii')                          # the last k-1 (or n) k-mers are shorter
+        return np.concatenate([self.table[h], np.array([self.vocab[tail[j:j + k]] for j in range(len(tail))], np.int64)])
+
+    def offsets(self, c: np.ndarray) -> np.ndarray:
+        "Base offsets (m, 2) of the tokens of `c`, for the char and non-overlapping k-mer modes."
+        if self.mode == 'char': i = np.arange(len(c), dtype=np.int64); return np.stack([i, i + 1], 1)
+        s, isk = self._kmer_starts(c); return np.stack([s, s + np.where(isk, self.k, 1)], 1).astype(np.int64)
+
+    def with_specials(self, ids: np.ndarray, add: bool) -> np.ndarray:
+        return np.concatenate([[self.cls], ids, [self.sep]]).astype(np.int64) if add else ids
+
+def _array_route(tok: 'DnaTokenizer') -> Optional[_ArrayRoute]:
+    "The cached `_ArrayRoute` of `tok`, rebuilt when its tokenizer object, vocabulary or pipeline changed; None if unusable."
+    if not getattr(tok, 'fast', True): return None
+    t = tok.tokenizer
+    key = (t.get_vocab_size(with_added_tokens=True), _state(t.normalizer), _state(t.pre_tokenizer), _state(t.post_processor),
+           t.truncation, t.padding, tok.kind, tok.k)
+    r = tok.__dict__.get('_route')
+    if r is None or r.t is not t or r.key != key: r = tok.__dict__['_route'] = _ArrayRoute(tok, key)
+    return r if r.mode else None
+
+def _normalised(c: np.ndarray) -> str: return _LETTERS[c].tobytes().decode('ascii')
+
 
 # %% ../nbs/02_tokenizers.ipynb #577b3b3a
 def check_round_trip(tok: DnaTokenizer, seq: str) -> bool:
