@@ -279,14 +279,24 @@ def write_report(results: dict, path: str | Path, title: str = 'Gene prediction 
     return Path(path)
 
 # %% ../nbs/08_evaluation.ipynb #0315c1fa
+def _read_against(path: str, genome: Genome, what: str) -> Annotation:
+    "Read an annotation checked against the genome's sequence names, saying which names the FASTA has when they differ."
+    try: return Annotation.read(path, genome)
+    except GTFMError as e:
+        if 'unknown sequence' not in str(e): raise
+        raise GTFMError(f"{what}: {e}; the FASTA {Path(str(genome.source)).name} has {', '.join(genome.names[:5])}{' ...' if len(genome) > 5 else ''}: "
+                        "expected the FASTA and the GFF to use the same sequence names") from None
+
 def eval_cli(fasta: str, reference: str, region: str, predictions: Sequence[str] = (), augustus: Optional[str] = None,
              prodigal: bool = False, longest_orf: bool = False, out: str = 'eval_report.html') -> dict:
     "Evaluate predictions `name=path` and the chosen baselines against `reference` on `region`; write HTML + JSON."
-    genome = Genome(fasta); ref = Annotation.read(reference, genome); reg = parse_region(region, genome)
+    if not Path(fasta).is_file() or Path(fasta).stat().st_size == 0:
+        raise GTFMError(f"{fasta}: FASTA file {'not found' if not Path(fasta).is_file() else 'is empty'}; expected the genome the annotations refer to")
+    genome = Genome(fasta); ref = _read_against(reference, genome, 'reference'); reg = parse_region(region, genome)
     preds = {}
     for spec in predictions:
         name, _, p = spec.rpartition('=') if '=' in spec else (Path(spec).stem, '', spec)
-        preds[name] = Annotation.read(p, genome)
+        preds[name] = _read_against(p, genome, f'prediction {name!r}')
     if augustus: preds[f'Augustus ({augustus})'] = run_augustus(genome, reg, augustus)
     if prodigal: preds['Prodigal'] = run_prodigal(genome, reg)
     if longest_orf: preds['longest ORF'] = longest_orf_genes(genome, reg)
