@@ -21,7 +21,7 @@ from fastcore.script import call_parse, Param
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
 from transformers.modeling_outputs import ModelOutput
-from .model import GenomeBertConfig, GenomeBertModel, GenomeBertPreTrainedModel, GenomeBertForMaskedLM
+from .model import GenomeBertConfig, GenomeBertModel, GenomeBertPreTrainedModel, GenomeBertForMaskedLM, classifier_layers
 from .train import TrainConfig, TaskParts, MapBatches, register_task, fit, load_checkpoint, read_metrics
 from .core import (GTFMError, ConfigError, packaged_file, get_logger, progress, gtfm_home, atomic_write, config_from_dict,
                              config_to_dict, load_config, seed_everything)
@@ -502,9 +502,7 @@ class GeneBertForCellClassification(GeneBertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.bert = GeneBertModel(config, add_pooling_layer=config.classifier_pooling == 'cls')
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.dropout, self.classifier = classifier_layers(config)
         self.post_init()
 
     def embed(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None, token_type_ids: Optional[Tensor] = None) -> Tensor:

@@ -7,8 +7,8 @@ __all__ = ['PRESETS', 'GenomeBertConfig', 'GenomeBertEmbeddings', 'GenomeBertUnp
            'GenomeBertUnpadAttention', 'GenomeBertGatedMLP', 'GenomeBertMoEMLP', 'GenomeBertLayer', 'GenomeBertEncoder',
            'GenomeBertPreTrainedModel', 'unpad', 'repad', 'GenomeBertPooler', 'GenomeBertModel',
            'GenomeBertPredictionHeadTransform', 'GenomeBertLMPredictionHead', 'GenomeBertOnlyMLMHead',
-           'GenomeMaskedLMOutput', 'GenomeBertForMaskedLM', 'GenomeSequenceClassifierOutput', 'masked_mean',
-           'GenomeBertForSequenceClassification', 'tokens_to_bases', 'GenomeTokenClassifierOutput',
+           'GenomeMaskedLMOutput', 'GenomeBertForMaskedLM', 'GenomeSequenceClassifierOutput', 'classifier_layers',
+           'masked_mean', 'GenomeBertForSequenceClassification', 'tokens_to_bases', 'GenomeTokenClassifierOutput',
            'GenomeBertForTokenClassification', 'model_preset', 'dnabert2_config', 'read_state_dict', 'LoadReport',
            'from_dnabert2', 'random_dnabert2_checkpoint', 'count_parameters', 'flops_per_token', 'MemoryEstimate',
            'estimate_memory', 'MemoryBudgetError', 'check_memory', 'measure_step_memory', 'training_step_fn',
@@ -395,6 +395,11 @@ def _classification_loss(config: GenomeBertConfig, logits: Tensor, labels: Tenso
     if kind == 'single_label_classification': return F.cross_entropy(logits.reshape(-1, n).float(), labels.reshape(-1), ignore_index=-100)
     return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
 
+def classifier_layers(config: GenomeBertConfig) -> tuple[nn.Dropout, nn.Linear]:
+    "Dropout (`classifier_dropout`, else `hidden_dropout_prob`) and the linear classifier every classification head uses."
+    p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+    return nn.Dropout(p), nn.Linear(config.hidden_size, config.num_labels)
+
 def masked_mean(hidden: Tensor, attention_mask: Optional[Tensor]) -> Tensor:
     "Mean of (B, L, H) over the real tokens of each row -> (B, H)."
     if attention_mask is None: return hidden.mean(1)
@@ -407,9 +412,7 @@ class GenomeBertForSequenceClassification(GenomeBertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.bert = GenomeBertModel(config, add_pooling_layer=config.classifier_pooling == 'cls')
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.dropout, self.classifier = classifier_layers(config)
         self.post_init()
 
     def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
@@ -457,9 +460,7 @@ class GenomeBertForTokenClassification(GenomeBertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.bert = GenomeBertModel(config, add_pooling_layer=False)
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.dropout, self.classifier = classifier_layers(config)
         self.post_init()
 
     def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
