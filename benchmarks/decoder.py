@@ -32,7 +32,7 @@ def main():
     small = []
     for L in (100, 200):
         x = rng.integers(0, 4, L).astype(np.uint8); cp, pp = structured_probs(rng, L); e = emissions(x, cp, pp)
-        args = (x, e[0], np.ascontiguousarray(e[1]), e[2], 6, 0.0, 0.0, STOP_CODONS)
+        args = (x, e[0], np.ascontiguousarray(e[1]), e[2], np.zeros((L, 4)), 6, 0.0, 0.0, STOP_CODONS)
         _viterbi(*args)
         t = time.perf_counter(); ref_path, _ = viterbi_reference(x, *e, 6); t_ref = time.perf_counter() - t
         t = time.perf_counter(); n = 200

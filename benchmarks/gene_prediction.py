@@ -5,8 +5,9 @@
     python benchmarks/gene_prediction.py --checkpoint gtfm_demo/run        # reuse a trained checkpoint (or run dir)
     python benchmarks/gene_prediction.py --preset gpu --region 25000000-30427671   # on a GPU: the real model
 
-The model is trained only on chr1:0-20 Mb (`genome_tfm.annotate.demo_train`, the project's trainer) unless a
-checkpoint is given, and evaluated on the validation region 25,000,000-30,427,671 or the stated slice of it (0-based
+The model is trained only on chr1:0-19.5 Mb (`genome_tfm.annotate.demo_train`, the project's trainer) unless a
+checkpoint is given; its decoder settings are chosen on chr1:19.5-20 Mb (`tune_decoder`: training split, not trained on);
+it is evaluated on the validation region 25,000,000-30,427,671 or the stated slice of it (0-based
 half-open `--region START-END`). Our model and Augustus (Debian, `--species=arabidopsis --UTR=off --softmasking=0`)
 annotate exactly the same slice one after the other (ours, Augustus, ours again: interleaved so that a change in the
 machine's load shows up as a difference between our two timings) and `genome_tfm.evaluate.evaluate` scores both
@@ -35,7 +36,7 @@ def main():
     from genome_tfm.core import get_device
     from genome_tfm.data import load_dataset, write_gff3, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, run_augustus, longest_orf_genes, score_table
-    from genome_tfm.annotate import demo_config, demo_shards, demo_train, demo_inference, shard_class_prior, model_class_prior, annotate_genome
+    from genome_tfm.annotate import demo_config, demo_shards, demo_train, demo_inference, shard_class_prior, model_class_prior, annotate_genome, tune_decoder
     from genome_tfm.train import load_checkpoint
     s, e = (int(x.replace(',', '').replace('_', '')) for x in a.region.split('-'))
     cfg = demo_config(a.preset, eval_region=(s, e), max_time=a.max_time)
@@ -54,6 +55,11 @@ def main():
     shards = Path(str(tcfg.data))
     prior = model_class_prior(shard_class_prior(shards), (tcfg.model_args or {}).get('class_weights')) if (shards/'manifest.json').is_file() else None
     icfg = demo_inference(cfg, prior)
+    tuned = None
+    if cfg.tune:   # decoder settings chosen on the demo's tuning slice (training split, not trained on), as gtfm_demo does
+        t = time.perf_counter(); icfg, tuned = tune_decoder(model, genome, ref, (TAIR10_CHROM, *cfg.tune_region), icfg, cfg.tune_grid)
+        print(f"decoder settings from chr1:{cfg.tune_region[0] + 1:,}-{cfg.tune_region[1]:,} ({len(tuned)} tried, {time.perf_counter() - t:.0f} s):\n"
+              + tuned.head(5).round(3).to_string(), flush=True)
     annotate_genome(model, genome, regions=[(TAIR10_CHROM, s, s + 20_000)], cfg=icfg, show_progress=False)   # warm-up (numba, allocator)
     def ours():
         t = time.perf_counter(); p = annotate_genome(model, genome, regions=[region], cfg=icfg, show_progress=False)
@@ -81,7 +87,11 @@ def main():
                train_steps=st.get('step'), train_bases=st.get('tokens'),
                train_config=dict(task=tcfg.task, model=tcfg.model, model_args=tcfg.model_args, window=tcfg.window, batch_size=tcfg.batch_size,
                                  max_steps=tcfg.max_steps, max_time=tcfg.max_time, lr=tcfg.lr),
-               parameters=sum(p.numel() for p in model.parameters()), inference=dict(window=icfg.window, margin=icfg.margin, batch_size=icfg.batch_size, class_prior=icfg.class_prior, min_cds=icfg.min_cds),
+               parameters=sum(p.numel() for p in model.parameters()), inference=dict(window=icfg.window, margin=icfg.margin, batch_size=icfg.batch_size, class_prior=icfg.class_prior, min_cds=icfg.min_cds,
+                                                                             min_intron=icfg.min_intron, start_penalty=icfg.start_penalty, intron_penalty=icfg.intron_penalty,
+                                                                             signal_weight=icfg.signal_weight),
+               tune_region=f"{TAIR10_CHROM}:{cfg.tune_region[0] + 1}-{cfg.tune_region[1]}" if cfg.tune else None,
+               tuning=None if tuned is None else tuned.to_dict('records'),
                versions=dict(python=platform.python_version(), torch=torch.__version__, genome_tfm=genome_tfm.__version__, numba=numba.__version__,
                              augustus=(augv.stdout + augv.stderr).strip().splitlines()[0] if augv.stdout + augv.stderr else '?'),
                seconds=secs, mb_per_min=mbm, speed_ratio_ours_over_augustus=mbm['genome_tfm'] / mbm['Augustus'], f1=f1, results=results)

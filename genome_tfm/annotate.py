@@ -20,12 +20,13 @@ _log = get_logger('genome_tfm.annotate')
 
 # %% auto #0
 __all__ = ['IG', 'S0', 'S1', 'S2', 'C0', 'C1', 'C1B', 'C2', 'C2STOP', 'I2', 'I0B', 'I1BB', 'NCI', 'N_STATES', 'CODING_STATES',
-           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DEMO_PRESETS', 'emissions', 'path_genes',
-           'decode_strand', 'decode', 'structure_problems', 'viterbi_reference', 'InferenceConfig', 'tile_windows',
-           'window_end', 'predict_stitched', 'annotate_region', 'as_predict_fn', 'open_genome', 'annotate_genome',
-           'edge_effect', 'plot_tiling', 'shard_class_prior', 'check_checkpoint', 'checkpoint_id', 'load_annotator',
-           'gtfm_annotate', 'annotate_cli', 'plot_gene_tracks', 'DemoConfig', 'demo_config', 'demo_shards',
-           'demo_train', 'model_class_prior', 'demo_inference', 'demo_table', 'run_demo', 'gtfm_demo']
+           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DEMO_PRESETS', 'emissions',
+           'signal_bonus', 'path_genes', 'decode_strand', 'decode', 'structure_problems', 'viterbi_reference',
+           'InferenceConfig', 'tile_windows', 'window_end', 'predict_stitched', 'annotate_region', 'as_predict_fn',
+           'open_genome', 'annotate_genome', 'edge_effect', 'plot_tiling', 'shard_class_prior', 'check_checkpoint',
+           'checkpoint_id', 'load_annotator', 'gtfm_annotate', 'annotate_cli', 'plot_gene_tracks', 'DemoConfig',
+           'demo_config', 'demo_shards', 'demo_train', 'model_class_prior', 'demo_inference', 'tune_decoder',
+           'demo_table', 'run_demo', 'gtfm_demo']
 
 # %% ../nbs/07_annotate.ipynb #140865e1
 IG, S0, S1, S2, C0, C1, C1B, C2, C2STOP, I2, I0B, I1BB, NCI, N_STATES = 0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 17, 33, 34
@@ -55,44 +56,44 @@ def _put(cur, bk, s, v, frm):
 
 # %% ../nbs/07_annotate.ipynb #828bdc58
 @njit(cache='__file__' in globals())
-def _viterbi(x, e_ig, e_c, e_in, m, start_pen, intron_pen, stops):
-    "Best state path (L,) int8 of codes `x` given emissions e_ig (L,), e_c (L, 3), e_in (L,); min intron length `m`."
+def _viterbi(x, e_ig, e_c, e_in, sg, m, start_pen, intron_pen, stops):
+    "Best state path (L,) int8 of codes `x` given emissions e_ig (L,), e_c (L, 3), e_in (L,), signal bonuses sg (L, 4); min intron length `m`."
     L = x.shape[0]
     back = np.full((L, N_STATES), -1, np.int8)
     hist = np.full((m + 1, N_STATES), NEG)
     cs = np.zeros(L + 1)
     for t in range(L): cs[t + 1] = cs[t] + e_in[t]
     hist[0, IG] = e_ig[0]
-    if L > 2 and x[0] == A_ and x[1] == T_ and x[2] == G_: hist[0, S0] = start_pen + e_c[0, 0]
+    if L > 2 and x[0] == A_ and x[1] == T_ and x[2] == G_: hist[0, S0] = start_pen + sg[0, 2] + e_c[0, 0]
     for t in range(1, L):
         p = hist[(t - 1) % (m + 1)]; cur = hist[t % (m + 1)]; bk = back[t]
         cur[:] = NEG
         _put(cur, bk, IG, p[IG] + e_ig[t], IG); _put(cur, bk, IG, p[C2STOP] + e_ig[t], C2STOP)
-        if t + 2 < L and x[t] == A_ and x[t + 1] == T_ and x[t + 2] == G_: _put(cur, bk, S0, p[IG] + start_pen + e_c[t, 0], IG)
+        if t + 2 < L and x[t] == A_ and x[t + 1] == T_ and x[t + 2] == G_: _put(cur, bk, S0, p[IG] + start_pen + sg[t, 2] + e_c[t, 0], IG)
         _put(cur, bk, S1, p[S0] + e_c[t, 1], S0); _put(cur, bk, S2, p[S1] + e_c[t, 2], S1)
         _put(cur, bk, C0, p[S2] + e_c[t, 0], S2); _put(cur, bk, C0, p[C2] + e_c[t, 0], C2)
         _put(cur, bk, C1, p[C0] + e_c[t, 1], C0)
-        acc = _acceptor(x, t)
+        acc = _acceptor(x, t); ab = sg[t - 1, 1] if acc else 0.0   # the intron's last base is t - 1
         if acc:
-            _put(cur, bk, IG, p[NCI] + e_ig[t], NCI)
-            _put(cur, bk, C0, p[I2] + e_c[t, 0], I2)
-            for b in range(4): _put(cur, bk, C1B + b, p[I0B + b] + e_c[t, 1], I0B + b)
+            _put(cur, bk, IG, p[NCI] + ab + e_ig[t], NCI)
+            _put(cur, bk, C0, p[I2] + ab + e_c[t, 0], I2)
+            for b in range(4): _put(cur, bk, C1B + b, p[I0B + b] + ab + e_c[t, 1], I0B + b)
         # codon position 2: the codon is known from where it comes from; a stop can only end the gene
         if t >= 2:
             k = _codon(x[t - 2], x[t - 1], x[t])
-            if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[C1] + e_c[t, 2], C1)
+            if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[C1] + e_c[t, 2] + (sg[t, 3] if stops[k] else 0.0), C1)
         for b in range(4):
             k = _codon(b, x[t - 1], x[t])
-            if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[C1B + b] + e_c[t, 2], C1B + b)
+            if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[C1B + b] + e_c[t, 2] + (sg[t, 3] if stops[k] else 0.0), C1B + b)
         if acc:
             for bb in range(16):
                 k = _codon(bb // 4, bb % 4, x[t])
-                if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[I1BB + bb] + e_c[t, 2], I1BB + bb)
+                if k >= 0: _put(cur, bk, C2STOP if stops[k] else C2, p[I1BB + bb] + ab + e_c[t, 2] + (sg[t, 3] if stops[k] else 0.0), I1BB + bb)
         # introns: stay, or enter by the jump over the first m intron bases (donor at t - m + 1)
         _put(cur, bk, I2, p[I2] + e_in[t], I2)
         for s in range(I0B, N_STATES): _put(cur, bk, s, p[s] + e_in[t], s)
         if t - m >= 0 and _donor(x, t - m + 1):
-            q = hist[(t - m) % (m + 1)]; add = intron_pen + cs[t + 1] - cs[t - m + 1]; a, b0 = x[t - m], x[t - m - 1] if t - m >= 1 else 4
+            q = hist[(t - m) % (m + 1)]; add = intron_pen + sg[t - m + 1, 0] + cs[t + 1] - cs[t - m + 1]; a, b0 = x[t - m], x[t - m - 1] if t - m >= 1 else 4
             _put(cur, bk, I2, q[C2] + add, JUMP + C2); _put(cur, bk, I2, q[S2] + add, JUMP + S2); _put(cur, bk, NCI, q[IG] + add, JUMP + IG)
             if a < 4:
                 _put(cur, bk, I0B + a, q[C0] + add, JUMP + C0)
@@ -128,6 +129,13 @@ def emissions(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray,
     e_c[n] = NEG; e_in[n] = NEG
     return e_ig, e_c, e_in
 
+def signal_bonus(signal_prob: Optional[np.ndarray], L: int, weight: float = 1.0, eps: float = 1e-6) -> np.ndarray:
+    "Log-odds bonuses (L, 4) (donor, acceptor, start, stop) against 'none' from a model's signal probabilities (L, 5); zeros without them."
+    if signal_prob is None: return np.zeros((L, 4))
+    sp = np.asarray(signal_prob, np.float64)
+    if sp.shape != (L, 5): raise GTFMError(f"expected signal probabilities (L, 5) (none, donor, acceptor, start, stop) for L = {L}, got {sp.shape}")
+    return np.ascontiguousarray(weight * (np.log(sp[:, 1:] + eps) - np.log(sp[:, :1] + eps)))
+
 # %% ../nbs/07_annotate.ipynb #a51ab95e
 def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
     "CDS segments [(start, end)] of each gene of a decoded state path."
@@ -141,13 +149,15 @@ def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
     return genes
 
 def decode_strand(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray, min_intron: int = 20,
-                  start_penalty: float = 0.0, intron_penalty: float = 0.0, class_prior: Optional[Sequence[float]] = None) -> tuple[list, float]:
+                  start_penalty: float = 0.0, intron_penalty: float = 0.0, class_prior: Optional[Sequence[float]] = None,
+                  signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0) -> tuple[list, float]:
     "Genes (lists of CDS segments) of one strand, in transcription orientation, and the path's log-score."
     if min_intron < 4: raise GTFMError(f"min_intron must be at least 4 (GT..AG), got {min_intron}")
     codes = np.ascontiguousarray(codes, np.uint8)
     if len(codes) < 3: return [], 0.0
     e_ig, e_c, e_in = emissions(codes, class_prob, phase_prob, class_prior=class_prior)
-    path, score = _viterbi(codes, e_ig, np.ascontiguousarray(e_c), e_in, int(min_intron), float(start_penalty), float(intron_penalty), STOP_CODONS)
+    sg = signal_bonus(signal_prob, len(codes), signal_weight)
+    path, score = _viterbi(codes, e_ig, np.ascontiguousarray(e_c), e_in, sg, int(min_intron), float(start_penalty), float(intron_penalty), STOP_CODONS)
     return path_genes(path), float(score)
 
 # %% ../nbs/07_annotate.ipynb #6f727b0a
@@ -158,13 +168,15 @@ def _model(gid: str, chrom: str, strand: str, segs: list, score: float) -> GeneM
     return GeneModel(gid, chrom, t.start, t.end, strand, transcripts=[t], attrs={'score': f'{score:.3f}'})
 
 def decode(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray, chrom: str, offset: int = 0,
-           prefix: str = 'gtfm', **kw) -> Annotation:
-    "Gene models on both strands of an interval: codes (L,), class_prob (2, L, 4), phase_prob (2, L, 3) as in the data labels."
+           prefix: str = 'gtfm', signal_prob: Optional[np.ndarray] = None, **kw) -> Annotation:
+    "Gene models on both strands of an interval: codes (L,), class_prob (2, L, 4), phase_prob (2, L, 3) (and signal_prob (2, L, 5)) as the model gives them."
     codes = np.asarray(codes); L = len(codes); genes = []
     for row, strand in ((0, '+'), (1, '-')):
         cp, pp, x = class_prob[row], phase_prob[row], codes
-        if strand == '-': cp, pp, x = cp[::-1], pp[::-1], revcomp_codes(codes)   # transcription orientation
-        segs_list, _ = decode_strand(x, cp, pp, **kw)
+        sp = None if signal_prob is None else signal_prob[row]
+        if strand == '-':                                                    # transcription orientation
+            cp, pp, x, sp = cp[::-1], pp[::-1], revcomp_codes(codes), (None if sp is None else sp[::-1])
+        segs_list, _ = decode_strand(x, cp, pp, signal_prob=sp, **kw)
         for segs in segs_list:
             sc = float(np.mean(np.concatenate([cp[s:e, 2] for s, e in segs])))
             if strand == '-': segs = [(L - e, L - s) for s, e in segs]
@@ -192,9 +204,10 @@ def structure_problems(genome: Genome, t: Transcript, min_intron: int = 20) -> l
     return out
 
 # %% ../nbs/07_annotate.ipynb #f6497ddc
-def viterbi_reference(codes: Sequence[int], e_ig, e_c, e_in, m: int, start_pen: float = 0.0, intron_pen: float = 0.0):
+def viterbi_reference(codes: Sequence[int], e_ig, e_c, e_in, m: int, start_pen: float = 0.0, intron_pen: float = 0.0, sg=None):
     "Best state path (in the compiled decoder's state ids) and its score, by a plain dense Viterbi with counted intron states."
     x = [int(c) for c in codes]; L = len(x); stop = lambda a, b, c: max(a, b, c) < 4 and STOP_CODONS[16 * a + 4 * b + c]
+    sg = np.zeros((L, 4)) if sg is None else np.asarray(sg)          # signal bonuses: donor, acceptor, start, stop
     kinds = [('I2', None)] + [('I0', b) for b in range(4)] + [('I1', (b1, b2)) for b1 in range(4) for b2 in range(4)] + [('NC', None)]
     states = ['IG', 'S0', 'S1', 'S2', 'C0', 'C1'] + [('C1b', b) for b in range(4)] + ['C2', 'C2stop'] + [(k, c, n) for k, c in kinds for n in range(1, m + 1)]
     ids = {**{s: i for i, s in enumerate(['IG', 'S0', 'S1', 'S2', 'C0', 'C1'])}, **{('C1b', b): C1B + b for b in range(4)}, 'C2': C2, 'C2stop': C2STOP}
@@ -214,24 +227,26 @@ def viterbi_reference(codes: Sequence[int], e_ig, e_c, e_in, m: int, start_pen: 
         codon2 = {'C1': (x[t - 2] if t >= 2 else 4, x[t - 1], x[t])}
         if isinstance(p, tuple) and p[0] == 'C1b': codon2[p] = (p[1], x[t - 1], x[t])
         if isinstance(p, tuple) and len(p) == 3 and p[0] == 'I1' and p[2] == m and acc: codon2[p] = (p[1][0], p[1][1], x[t])
-        if s == 'IG': return 0.0 if p in ('IG', 'C2stop') or (p == ('NC', None, m) and acc) else None
-        if s == 'S0': return start_pen if p == 'IG' and atg else None
+        ab = sg[t - 1][1] if acc else 0.0                              # leaving an intron: its last base is t - 1
+        if s == 'IG': return 0.0 if p in ('IG', 'C2stop') else ab if p == ('NC', None, m) and acc else None
+        if s == 'S0': return start_pen + sg[t][2] if p == 'IG' and atg else None
         if s in ('S1', 'S2'): return 0.0 if p == {'S1': 'S0', 'S2': 'S1'}[s] else None
-        if s == 'C0': return 0.0 if p in ('S2', 'C2') or (p == ('I2', None, m) and acc) else None
+        if s == 'C0': return 0.0 if p in ('S2', 'C2') else ab if p == ('I2', None, m) and acc else None
         if s == 'C1': return 0.0 if p == 'C0' else None
-        if isinstance(s, tuple) and s[0] == 'C1b': return 0.0 if p == ('I0', s[1], m) and acc else None
+        if isinstance(s, tuple) and s[0] == 'C1b': return ab if p == ('I0', s[1], m) and acc else None
         if s in ('C2', 'C2stop'):
             if p not in codon2 or max(codon2[p]) > 3: return None
-            return 0.0 if stop(*codon2[p]) == (s == 'C2stop') else None
+            if stop(*codon2[p]) != (s == 'C2stop'): return None
+            return (sg[t][3] if s == 'C2stop' else 0.0) + (ab if isinstance(p, tuple) and p[0] == 'I1' else 0.0)
         k, c, n = s                       # intron states: count up to m, then stay
         if n == 1:
             if not don: return None
             src = {'I2': ('C2', 'S2'), 'I0': ('C0',) if x[t - 1] == c else (), 'I1': (), 'NC': ('IG',)}[k]
             if k == 'I1': src = (('C1',) if t >= 2 and (x[t - 2], x[t - 1]) == c else ()) + ((('C1b', c[0]),) if x[t - 1] == c[1] else ())
-            return intron_pen if p in src else None
+            return intron_pen + sg[t][0] if p in src else None
         return 0.0 if p == (k, c, n - 1) or (n == m and p == s) else None
     score = {s: NEG for s in states}; score['IG'] = e_ig[0]
-    if L > 2 and x[:3] == [A_, T_, G_]: score['S0'] = start_pen + e_c[0][0]
+    if L > 2 and x[:3] == [A_, T_, G_]: score['S0'] = start_pen + sg[0][2] + e_c[0][0]
     backs = []
     for t in range(1, L):
         new, bk = {}, {}
@@ -263,6 +278,7 @@ class InferenceConfig:
     intron_penalty: float = 0.0   # decoder: log-score added per intron
     min_cds: int = 0              # genes with a shorter CDS (bases, stop codon included) are dropped
     class_prior: Optional[tuple] = None   # decoder: class frequencies (intergenic, UTR, CDS, intron) for scaled likelihoods
+    signal_weight: float = 1.0    # decoder: weight of the model's signal log-odds (donor, acceptor, start, stop) at boundaries
     prefix: str = 'gtfm'          # gene id prefix
     def __post_init__(self):
         if self.window <= 2 * self.margin: raise ConfigError(f"InferenceConfig: window ({self.window}) must exceed 2 * margin ({2 * self.margin})")
@@ -270,7 +286,7 @@ class InferenceConfig:
             raise ConfigError(f"InferenceConfig: expected batch_size >= 1, chunk >= 1, margin >= 0 and decode_margin >= 0, got {self}")
     @property
     def decode_kw(self) -> dict:
-        return dict(min_intron=self.min_intron, start_penalty=self.start_penalty, intron_penalty=self.intron_penalty,
+        return dict(min_intron=self.min_intron, start_penalty=self.start_penalty, intron_penalty=self.intron_penalty, signal_weight=self.signal_weight,
                     class_prior=None if self.class_prior is None else tuple(self.class_prior))
 
 # %% ../nbs/07_annotate.ipynb #354639a9
@@ -291,15 +307,16 @@ def window_end(tiles: list, i: int, window: int, L: int) -> int:
     return L if i == len(tiles) - 1 else tiles[i][0] + window
 
 # %% ../nbs/07_annotate.ipynb #d4af6760
-PredictFn = Callable[..., tuple]   # (codes (B, W) int64, softmask (B, W) | None) -> (class_prob (B, 2, W, 4), phase_prob (B, 2, W, 3))
+PredictFn = Callable[..., tuple]   # (codes (B, W) int64, softmask (B, W) | None) -> (class_prob (B, 2, W, 4), phase_prob (B, 2, W, 3)[, signal_prob (B, 2, W, 5)])
+_PRED_WIDTHS = (4, 3, 5)           # classes, codon positions, signals
 
 def predict_stitched(predict_fn: PredictFn, codes: np.ndarray, window: int = 4096, margin: int = 512, batch_size: int = 16,
                      device=None, on_batch: Optional[Callable[[int], None]] = None, softmask: Optional[np.ndarray] = None,
-                     align: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    "Class (2, L, 4) and phase (2, L, 3) float32 probabilities of `codes` (L,) from overlapping windows, each keeping its centre."
+                     align: int = 1) -> tuple[np.ndarray, ...]:
+    "Class (2, L, 4) and phase (2, L, 3) float32 probabilities of `codes` (L,) from overlapping windows, each keeping its centre (and signals (2, L, 5) if predict_fn gives them)."
     import torch
     L = len(codes); tiles = tile_windows(L, window, margin, align)
-    cls, ph = np.empty((2, L, 4), np.float32), np.empty((2, L, 3), np.float32)
+    res = None
     x = torch.from_numpy(np.ascontiguousarray(codes, np.uint8))
     sm = None if softmask is None else torch.from_numpy(np.ascontiguousarray(softmask, np.uint8))
     ends = [window_end(tiles, i, window, L) for i in range(len(tiles))]
@@ -310,15 +327,18 @@ def predict_stitched(predict_fn: PredictFn, codes: np.ndarray, window: int = 409
             batch = torch.stack([x[tiles[j][0]:ends[j]] for j in idx]).long()             # (B, W)
             smb = None if sm is None else torch.stack([sm[tiles[j][0]:ends[j]] for j in idx])
             if device is not None: batch, smb = batch.to(device), (None if smb is None else smb.to(device))
-            with torch.inference_mode(): c, p = predict_fn(batch, smb)                    # (B, 2, W, 4), (B, 2, W, 3)
-            if tuple(c.shape) != (len(idx), 2, W, 4) or tuple(p.shape) != (len(idx), 2, W, 3):
-                raise GTFMError(f"predict_fn returned {tuple(c.shape)} and {tuple(p.shape)} for input {tuple(batch.shape)}; expected (B, 2, W, 4) and (B, 2, W, 3)")
-            c, p = c.float().cpu().numpy(), p.float().cpu().numpy()
+            with torch.inference_mode(): outs = tuple(predict_fn(batch, smb))             # (B, 2, W, 4), (B, 2, W, 3)[, (B, 2, W, 5)]
+            want = [(len(idx), 2, W, k) for k in _PRED_WIDTHS[:len(outs)]]
+            if len(outs) not in (2, 3) or [tuple(o.shape) for o in outs] != want:
+                raise GTFMError(f"predict_fn returned {[tuple(o.shape) for o in outs]} for input {tuple(batch.shape)}; "
+                                "expected (B, 2, W, 4) and (B, 2, W, 3), optionally (B, 2, W, 5)")
+            outs = [o.float().cpu().numpy() for o in outs]
+            if res is None: res = [np.empty((2, L, o.shape[-1]), np.float32) for o in outs]
             for b, j in enumerate(idx):
                 ws, ks, ke = tiles[j]
-                cls[:, ks:ke], ph[:, ks:ke] = c[b, :, ks - ws:ke - ws], p[b, :, ks - ws:ke - ws]
+                for r, o in zip(res, outs): r[:, ks:ke] = o[b, :, ks - ws:ke - ws]
             if on_batch: on_batch(sum(tiles[j][2] - tiles[j][1] for j in idx))
-    return cls, ph
+    return tuple(res)
 
 # %% ../nbs/07_annotate.ipynb #8c02a3c8
 def _spans(genome: Genome, chrom: str, start: int, end: int, cfg: InferenceConfig) -> Iterator[tuple]:
@@ -335,9 +355,10 @@ def annotate_region(predict_fn: PredictFn, genome: Genome, chrom: str, start: in
     kept, last_end = [], {'+': -1, '-': -1}
     for cs, ce, ds, de, ps, pe in _spans(genome, chrom, start, end, cfg):
         codes, soft = genome.encode(chrom, ps, pe)
-        cp, pp = predict_stitched(predict_fn, codes, cfg.window, cfg.margin, cfg.batch_size, device, on_batch, soft, cfg.align)
+        cp, pp, *sp = predict_stitched(predict_fn, codes, cfg.window, cfg.margin, cfg.batch_size, device, on_batch, soft, cfg.align)
         a, b = ds - ps, de - ps
-        for g in decode(codes[a:b], cp[:, a:b], pp[:, a:b], chrom, offset=ds, prefix=cfg.prefix, **cfg.decode_kw):
+        sig = sp[0][:, a:b] if sp else None
+        for g in decode(codes[a:b], cp[:, a:b], pp[:, a:b], chrom, offset=ds, prefix=cfg.prefix, signal_prob=sig, **cfg.decode_kw):
             if not cs <= g.start < ce or g.start < last_end[g.strand]: continue   # another chunk's gene, or overlaps one kept
             if g.transcripts[0].cds_length < cfg.min_cds: continue
             kept.append(g); last_end[g.strand] = max(last_end[g.strand], g.end)
@@ -367,11 +388,13 @@ def as_predict_fn(model, device=None, tokenizer=None) -> tuple[PredictFn, Option
         if by_tokens and tokenizer is None: raise GTFMError("this model patches by tokens: give the tokenizer it was trained with")
         def fn(x, sm=None):
             pl = token_patches(tokenizer, [decode_seq(r) for r in x.cpu().numpy()]) if by_tokens else None
-            return predict_proba(model, x, softmask=sm, patch_lengths=pl, batch_size=len(x), amp_dtype=amp)
+            return predict_proba(model, x, softmask=sm, patch_lengths=pl, batch_size=len(x), amp_dtype=amp, signals=model.signal_head is not None)
         return fn, dev
     def fn(x, sm=None):
-        o = model(x)                          # (class_prob, phase_prob), or an output with class_logits / phase_logits
-        return o if isinstance(o, tuple) else (o.class_logits.float().softmax(-1), o.phase_logits.float().softmax(-1))
+        o = model(x)                          # (class_prob, phase_prob[, signal_prob]), or an output with class_logits / phase_logits[ / signal_logits]
+        if isinstance(o, tuple): return o
+        sig = getattr(o, 'signal_logits', None)
+        return tuple(lg.float().softmax(-1) for lg in (o.class_logits, o.phase_logits) + ((sig,) if sig is not None else ()))
     return fn, dev
 
 def _region_key(chrom: str, start: int, end: int, whole: bool) -> str:
@@ -447,7 +470,7 @@ def edge_effect(predict_fn: PredictFn, codes: np.ndarray, window: int, n_offsets
             b = torch.stack([x[s:s + window] for s in starts[i:i + batch_size]])
             sb = None if sm is None else torch.stack([sm[s:s + window] for s in starts[i:i + batch_size]])
             if device is not None: b, sb = b.to(device), (None if sb is None else sb.to(device))
-            with torch.inference_mode(): c, _ = predict_fn(b, sb)
+            with torch.inference_mode(): c = predict_fn(b, sb)[0]
             for s, ci in zip(starts[i:i + batch_size], c.float().cpu().numpy()): p[:, s:s + window] = ci
         r = (np.arange(lo, hi) - o * step) % window
         probs.append(p[:, lo:hi]); dist.append(np.minimum(r, window - 1 - r))
@@ -611,7 +634,8 @@ class DemoConfig:
     task: str = 'gene_structure'              # the trainer's task
     model: str = 'tiny'                       # the task's model preset (genome_tfm.hierarchical.hier_preset)
     model_args: dict = dataclasses.field(default_factory=lambda: dict(class_weights=[1.0, 3.0, 2.0, 2.0]))
-    train_region: tuple = (0, 20_000_000)     # chr1 bases whose windows are trained on (inside the training split 0-20 Mb)
+    train_region: tuple = (0, 19_500_000)     # chr1 bases whose windows are trained on (inside the training split 0-20 Mb)
+    tune_region: tuple = (19_500_000, 20_000_000)   # chr1 bases the decoder settings are chosen on (training split, not trained on)
     eval_region: tuple = (25_000_000, 26_000_000)   # chr1 bases annotated and evaluated (inside the validation split)
     window: int = 2048                        # training window (bases)
     batch_size: int = 8
@@ -624,14 +648,19 @@ class DemoConfig:
     infer_batch: int = 16
     min_cds: int = 300                        # decoder settings (InferenceConfig); 300: the longest-ORF floor's 100 codons
     min_intron: int = 60                      # A. thaliana introns are rarely shorter
-    start_penalty: float = -10.0              # log-score per gene and per intron: set on chr1:19.5-20 Mb (training region)
-    intron_penalty: float = -100.0
+    start_penalty: float = -10.0              # log-score per gene, per intron and weight of the signal log-odds: the starting
+    intron_penalty: float = -10.0             # point of the search on tune_region (tune_decoder), or the settings when tune=False
+    signal_weight: float = 1.0
     scaled_likelihoods: bool = True           # decode with the training split's class frequencies as priors
+    tune: bool = True                         # choose start_penalty, intron_penalty and signal_weight on tune_region (gene F1)
+    tune_grid: dict = dataclasses.field(default_factory=lambda: dict(signal_weight=(0.5, 1.0, 2.0), intron_penalty=(0.0, -10.0, -30.0, -100.0),
+                                                                     start_penalty=(0.0, -10.0, -30.0)))
     augustus: bool = True                     # run Augustus on the same slice when it is installed
     seed: int = 0
 
 DEMO_PRESETS = {
-    'quick': dict(max_time=45.0, eval_region=(25_000_000, 25_150_000), warmup_steps=10),
+    'quick': dict(max_time=45.0, eval_region=(25_000_000, 25_150_000), warmup_steps=10, tune_region=(19_850_000, 20_000_000),
+                  tune_grid=dict(signal_weight=(1.0,), intron_penalty=(-10.0, -100.0), start_penalty=(-10.0,))),
     'cpu': dict(),
     'gpu': dict(model='base', window=8192, batch_size=16, lr=5e-4, warmup_steps=500, max_steps=20_000, max_time=3 * 3600.0,
                 eval_region=(25_000_000, 30_427_671), infer_window=8192, infer_margin=1024, infer_batch=32),
@@ -650,6 +679,9 @@ def demo_shards(cfg: DemoConfig, genome: Genome, ref: Annotation) -> Path:
     if not (0 <= s < e <= 20_000_000): raise ConfigError(f"train_region {cfg.train_region}: expected a part of the training split 0-20,000,000")
     es, ee = cfg.eval_region
     if not (25_000_000 <= es < ee <= genome.lengths[TAIR10_CHROM]): raise ConfigError(f"eval_region {cfg.eval_region}: expected a slice of the validation split 25,000,000-{genome.lengths[TAIR10_CHROM]:,}")
+    ts, te = cfg.tune_region
+    if cfg.tune and not (0 <= ts < te <= 20_000_000 and (te <= s or ts >= e)):
+        raise ConfigError(f"tune_region {cfg.tune_region}: expected a part of the training split 0-20,000,000 outside train_region {cfg.train_region}")
     val = (30_200_000, 30_427_671) if ee <= 30_200_000 else (es, min(es + 200_000, ee))   # for the trainer's eval loss only
     out = gtfm_home()/'demo'/f'tair10_train{s}-{e}_w{cfg.window}'
     if not (out/'manifest.json').exists():
@@ -673,8 +705,33 @@ def model_class_prior(prior: Sequence[float], class_weights: Optional[Sequence[f
 def demo_inference(cfg: DemoConfig, class_prior: Optional[tuple] = None) -> InferenceConfig:
     "The `InferenceConfig` of a demo config (the class prior used only when `cfg.scaled_likelihoods`)."
     return InferenceConfig(window=cfg.infer_window, margin=cfg.infer_margin, batch_size=cfg.infer_batch, min_cds=cfg.min_cds, min_intron=cfg.min_intron,
-                           start_penalty=cfg.start_penalty, intron_penalty=cfg.intron_penalty,
+                           start_penalty=cfg.start_penalty, intron_penalty=cfg.intron_penalty, signal_weight=cfg.signal_weight,
                            class_prior=class_prior if cfg.scaled_likelihoods else None)
+
+def tune_decoder(model, genome: Genome, ref: Annotation, region: tuple, cfg: InferenceConfig, grid: dict,
+                 device=None) -> tuple[InferenceConfig, 'pd.DataFrame']:
+    "The decoder settings of `grid` (InferenceConfig field -> values) with the best gene F1 (then exon F1) on `region`, and the table of all."
+    import itertools, pandas as pd
+    from genome_tfm.evaluate import evaluate
+    bad = [k for k in grid if k not in {f.name for f in dataclasses.fields(InferenceConfig)}]
+    if bad: raise ConfigError(f"tune_decoder: {', '.join(bad)} not InferenceConfig fields")
+    mc = getattr(model, 'config', None)
+    if cfg.align == 1 and getattr(mc, 'patch', None) == 'fixed': cfg = dataclasses.replace(cfg, align=int(mc.patch_size))
+    fn, dev = as_predict_fn(model, device)
+    c, s, e = _regions(genome, None, [region])[0]
+    ps, pe = max(0, s - cfg.margin) // cfg.align * cfg.align, min(genome.lengths[c], e + cfg.margin)
+    codes, soft = genome.encode(c, ps, pe)
+    cp, pp, *sp = (p[:, s - ps:e - ps] for p in predict_stitched(fn, codes, cfg.window, cfg.margin, cfg.batch_size, dev, softmask=soft, align=cfg.align))
+    rows = []
+    for combo in itertools.product(*grid.values()):
+        k = dataclasses.replace(cfg, **dict(zip(grid, combo)))
+        ann = decode(codes[s - ps:e - ps], cp, pp, c, offset=s, signal_prob=sp[0] if sp else None, **k.decode_kw)
+        ann = Annotation([g for g in ann if g.transcripts[0].cds_length >= k.min_cds], 'decoder', {c: genome.lengths[c]})
+        lv = evaluate(genome, ref, ann, (c, s, e))['levels']
+        rows.append({**dict(zip(grid, combo)), 'genes': len(ann), 'exon F1': lv['exon']['f1'], 'gene F1': lv['gene']['f1']})
+    table = pd.DataFrame(rows).sort_values(['gene F1', 'exon F1'], ascending=False, kind='stable').reset_index(drop=True)
+    best = {k: type(getattr(cfg, k))(table.loc[0, k]) for k in grid}
+    return dataclasses.replace(cfg, **best), table
 
 def _timed(fn, *args, **kw):
     t0 = time.perf_counter(); r = fn(*args, **kw); return r, time.perf_counter() - t0
@@ -710,6 +767,12 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     ckpt, t_train = _timed(demo_train, cfg, data, out/'run')
     model, _, _ = load_checkpoint(ckpt, device=str(get_device(device)))
     icfg = demo_inference(cfg, model_class_prior(shard_class_prior(data), cfg.model_args.get('class_weights')))
+    tuned = None
+    if cfg.tune:
+        (icfg, tuned), t_tune = _timed(tune_decoder, model, genome, ref, (TAIR10_CHROM, *cfg.tune_region), icfg, cfg.tune_grid)
+        print(f"decoder settings chosen on chr1:{cfg.tune_region[0] + 1:,}-{cfg.tune_region[1]:,} in {t_tune:.0f} s "
+              f"({len(tuned)} tried): " + ', '.join(f'{k} {getattr(icfg, k)}' for k in cfg.tune_grid)
+              + f" (gene F1 {tuned.loc[0, 'gene F1']:.3f}, exon F1 {tuned.loc[0, 'exon F1']:.3f} there)")
     pred, t_ann = _timed(annotate_genome, model, genome, regions=[region], cfg=icfg, out_dir=out/'annotate', model_id=checkpoint_id(ckpt))
     lengths = {TAIR10_CHROM: genome.lengths[TAIR10_CHROM]}
     write_gff3(pred, out/'genome_tfm.gff3', lengths)
@@ -723,7 +786,8 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     table = demo_table(results, seconds, mb)
     st = json.loads((Path(ckpt)/'trainer_state.json').read_text()).get('state', {}) if (Path(ckpt)/'trainer_state.json').exists() else {}
     summary = dict(config=config_to_dict(cfg), checkpoint=str(ckpt), region=list(region), train_seconds=t_train, train_steps=st.get('step'),
-                   train_bases=st.get('tokens'), seconds=seconds,
+                   train_bases=st.get('tokens'), seconds=seconds, inference=config_to_dict(icfg),
+                   tuning=None if tuned is None else tuned.to_dict('records'),
                    total_seconds=time.perf_counter() - t_start, table=table.to_dict(), results=results)
     with atomic_write(out/'results.json', 'w') as f: json.dump(summary, f, indent=1, default=str)
     print(table.round(3).to_string())

@@ -23,10 +23,10 @@ from .moe import collect_aux_loss
 from .model import GenomeBertConfig, GenomeBertModel, model_preset, count_parameters
 
 # %% auto #0
-__all__ = ['PATCHINGS', 'POOLINGS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset', 'ConvBlock', 'local_chunks',
-           'LocalAttention', 'patch_index', 'PatchPool', 'HierarchicalOutput', 'gene_structure_loss',
-           'HierarchicalGeneModel', 'batch_inputs', 'token_patches', 'rc_inputs', 'flip_strands', 'predict_proba',
-           'parameter_table', 'flops_per_base']
+__all__ = ['PATCHINGS', 'POOLINGS', 'SIGNALS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset', 'ConvBlock',
+           'local_chunks', 'LocalAttention', 'patch_index', 'PatchPool', 'HierarchicalOutput', 'gene_structure_loss',
+           'signal_labels', 'HierarchicalGeneModel', 'batch_inputs', 'token_patches', 'rc_inputs', 'flip_strands',
+           'predict_proba', 'parameter_table', 'flops_per_base']
 
 # %% ../nbs/05b_hierarchical.ipynb #f0bc1cdd
 class HierarchicalError(GTFMError, ValueError):
@@ -65,6 +65,9 @@ class HierarchicalConfig(PreTrainedConfig):
     n_classes: int = 4               # intergenic, UTR, CDS, intron (genome_tfm.data.LABELS)
     n_phases: int = 3                # CDS codon position 0, 1, 2
     phase_loss_weight: float | int = 1.0
+    signal_head: bool = True         # also predict per-base gene-structure signals (SIGNALS: donor, acceptor, start, stop) for the decoder
+    signal_loss_weight: float | int = 1.0
+    signal_pos_weight: float | int = 5.0   # weight of a signal base against a 'none' base in the signal loss (signals are rare)
     class_weights: list[float] | None = None  # per-class weights of the class loss (e.g. [1, 3, 2, 2]: rarer classes count more)
     rc_average: bool = False         # predict_proba averages with the reverse complement by default
     dropout: float | int = 0.0
@@ -222,12 +225,14 @@ class PatchPool(nn.Module):
 # %% ../nbs/05b_hierarchical.ipynb #321777fe
 @dataclass
 class HierarchicalOutput(ModelOutput):
-    "Per-base logits on both strands and, given labels, the loss (class + weighted phase cross-entropy)."
-    loss: Optional[Tensor] = None            # () class_loss + phase_loss_weight * phase_loss (+ MoE aux loss)
+    "Per-base logits on both strands and, given labels, the loss (class + weighted phase + weighted signal cross-entropy)."
+    loss: Optional[Tensor] = None            # () class_loss + phase_loss_weight * phase_loss + signal_loss_weight * signal_loss (+ MoE aux)
     class_logits: Optional[Tensor] = None    # (B, 2, L, n_classes) strand row 0 '+', row 1 '-'
     phase_logits: Optional[Tensor] = None    # (B, 2, L, n_phases)
     class_loss: Optional[Tensor] = None
     phase_loss: Optional[Tensor] = None
+    signal_logits: Optional[Tensor] = None   # (B, 2, L, len(SIGNALS)) with the signal head, else None
+    signal_loss: Optional[Tensor] = None
     aux_loss: Optional[Tensor] = None        # MoE auxiliary loss of the global encoder (None without MoE layers)
 
 def _masked_ce(logits: Tensor, y: Tensor, keep: Tensor, weights: Optional[Tensor] = None) -> Tensor:
@@ -244,6 +249,28 @@ def gene_structure_loss(class_logits: Tensor, phase_logits: Tensor, labels: Tens
     class_loss = _masked_ce(class_logits, labels, m, class_weights)
     phase_loss = _masked_ce(phase_logits, phase, m & (phase >= 0)) if phase is not None else class_loss.new_zeros(())
     return class_loss, phase_loss
+
+# %% ../nbs/05b_hierarchical.ipynb #20dc3cc3
+SIGNALS = ('none', 'donor', 'acceptor', 'start', 'stop')
+_IG, _UTR, _CDS, _INTRON = 0, 1, 2, 3                       # genome_tfm.data.LABELS
+
+def _transcription_order(x: Tensor) -> Tensor:   # (B, 2, L, ...) -> each strand row in its transcription direction (an involution)
+    return torch.stack([x[:, 0], x[:, 1].flip(1)], 1)
+
+def signal_labels(labels: Tensor, label_mask: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    "Signal ids (B, 2, L) of class labels (B, 2, L) (indices into SIGNALS, each strand in its transcription direction) and the mask of bases they are known at."
+    y = _transcription_order(labels.long())
+    m = _transcription_order(torch.ones_like(y, dtype=torch.bool) if label_mask is None else label_mask.bool())
+    prev, nxt = F.pad(y[..., :-1], (1, 0), value=-1), F.pad(y[..., 1:], (0, 1), value=-1)
+    exon = lambda v: (v == _UTR) | (v == _CDS)
+    outside = lambda v: (v == _IG) | (v == _UTR)
+    s = torch.zeros_like(y)
+    s[(y == _INTRON) & exon(prev)] = 1
+    s[(y == _INTRON) & exon(nxt)] = 2
+    s[(y == _CDS) & outside(prev)] = 3
+    s[(y == _CDS) & outside(nxt)] = 4
+    keep = m & F.pad(m[..., :-1], (1, 0), value=False) & F.pad(m[..., 1:], (0, 1), value=False)
+    return _transcription_order(s), _transcription_order(keep)
 
 # %% ../nbs/05b_hierarchical.ipynb #080e5733
 class HierarchicalGeneModel(PreTrainedModel):
@@ -272,6 +299,7 @@ class HierarchicalGeneModel(PreTrainedModel):
         self.refine = nn.ModuleList([ConvBlock(C, c.refine_kernel, c.dropout) for _ in range(c.refine_layers)])
         self.head_norm = nn.LayerNorm(C)
         self.class_head, self.phase_head = nn.Linear(C, 2 * c.n_classes), nn.Linear(C, 2 * c.n_phases)
+        self.signal_head = nn.Linear(C, 2 * len(SIGNALS)) if c.signal_head else None
         self.post_init()
 
     def _init_weights(self, module):
@@ -349,13 +377,19 @@ def forward(self: HierarchicalGeneModel, input_ids: Tensor, softmask: Optional[T
     C, K = self.config.n_classes, self.config.n_phases
     class_logits = self.class_head(h).view(B, L, 2, C).transpose(1, 2)          # (B, 2, L, C)
     phase_logits = self.phase_head(h).view(B, L, 2, K).transpose(1, 2)          # (B, 2, L, K)
-    out = HierarchicalOutput(class_logits=class_logits, phase_logits=phase_logits, aux_loss=aux)
+    sig = self.signal_head(h).view(B, L, 2, -1).transpose(1, 2) if self.signal_head is not None else None   # (B, 2, L, 5)
+    out = HierarchicalOutput(class_logits=class_logits, phase_logits=phase_logits, signal_logits=sig, aux_loss=aux)
     if labels is not None:
         lm = label_mask.bool() if label_mask is not None else torch.ones(B, 2, L, dtype=torch.bool, device=labels.device)
         if mask is not None: lm = lm & mask[:, None]
         cw = torch.tensor(self.config.class_weights) if self.config.class_weights else None
         out.class_loss, out.phase_loss = gene_structure_loss(class_logits, phase_logits, labels, phase, lm, cw)
         out.loss = out.class_loss + self.config.phase_loss_weight * out.phase_loss + (aux if aux is not None else 0)
+        if sig is not None:
+            st, keep = signal_labels(labels, lm)
+            sw = torch.tensor([1.0] + [float(self.config.signal_pos_weight)] * (len(SIGNALS) - 1))
+            out.signal_loss = _masked_ce(sig, st, keep, sw)
+            out.loss = out.loss + self.config.signal_loss_weight * out.signal_loss
     return out if return_dict else out.to_tuple()
 
 # %% ../nbs/05b_hierarchical.ipynb #71cb3ea9
@@ -410,8 +444,9 @@ def flip_strands(x: Tensor) -> Tensor:
 @torch.no_grad()
 def predict_proba(model: HierarchicalGeneModel, codes: Union[Tensor, np.ndarray], softmask: Union[Tensor, np.ndarray, None] = None,
                   patch_lengths: Union[Tensor, np.ndarray, None] = None, rc_average: Optional[bool] = None, batch_size: int = 8,
-                  amp_dtype: Optional[torch.dtype] = None) -> tuple:
-    "Class (B, 2, L, 4) and phase (B, 2, L, 3) probabilities (float32) of codes (B, L) or (L,); rc_average default from the config."
+                  amp_dtype: Optional[torch.dtype] = None, signals: bool = False) -> tuple:
+    "Class (B, 2, L, 4) and phase (B, 2, L, 3) probabilities (float32) of codes (B, L) or (L,), and with `signals` the signal probabilities (B, 2, L, 5)."
+    if signals and model.signal_head is None: raise HierarchicalError("predict_proba(signals=True): this model has no signal head (config.signal_head is False)")
     as_np = not torch.is_tensor(codes)
     conv = lambda a: None if a is None else (torch.from_numpy(np.ascontiguousarray(a)) if isinstance(a, np.ndarray) else torch.as_tensor(a))
     x, sm, pl = conv(codes), conv(softmask), conv(patch_lengths)
@@ -421,7 +456,7 @@ def predict_proba(model: HierarchicalGeneModel, codes: Union[Tensor, np.ndarray]
     rc = model.config.rc_average if rc_average is None else rc_average
     dev = next(model.parameters()).device
     was_training = model.training; model.eval()
-    cps, pps = [], []
+    outs = []
     try:
         for a in range(0, len(x), batch_size):
             xb = x[a:a + batch_size].to(dev).long()
@@ -432,13 +467,13 @@ def predict_proba(model: HierarchicalGeneModel, codes: Union[Tensor, np.ndarray]
                 xb, sb, pb = (torch.cat([u, v]) if u is not None else None for u, v in zip((xb, sb, pb), r))
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 out = model(xb, softmask=sb, patch_lengths=pb)
-            cp, pp = out.class_logits.float().softmax(-1), out.phase_logits.float().softmax(-1)
-            if rc: cp, pp = (cp[:n] + flip_strands(cp[n:])) / 2, (pp[:n] + flip_strands(pp[n:])) / 2
-            cps.append(cp.cpu()); pps.append(pp.cpu())
+            ps = [lg.float().softmax(-1) for lg in (out.class_logits, out.phase_logits) + ((out.signal_logits,) if signals else ())]
+            if rc: ps = [(p[:n] + flip_strands(p[n:])) / 2 for p in ps]
+            outs.append([p.cpu() for p in ps])
     finally: model.train(was_training)
-    cp, pp = torch.cat(cps), torch.cat(pps)
-    if single: cp, pp = cp[0], pp[0]
-    return (cp.numpy(), pp.numpy()) if as_np else (cp, pp)
+    res = [torch.cat(o) for o in zip(*outs)]
+    if single: res = [r[0] for r in res]
+    return tuple(r.numpy() for r in res) if as_np else tuple(res)
 
 # %% ../nbs/05b_hierarchical.ipynb #640b8f12
 def parameter_table(config: HierarchicalConfig) -> dict:
@@ -446,7 +481,7 @@ def parameter_table(config: HierarchicalConfig) -> dict:
     with torch.device('meta'): m = HierarchicalGeneModel(config)
     n = lambda mods: sum(p.numel() for mod in mods for p in mod.parameters())
     return dict(local=n([m.code_embeddings, m.softmask_embeddings or nn.Identity(), m.local_convs, m.local_attn, m.local_norm]),
-                pool=n([m.pool]), global_encoder=n([m.global_model]), unpool_refine_heads=n([m.unpool, m.refine, m.head_norm, m.class_head, m.phase_head]),
+                pool=n([m.pool]), global_encoder=n([m.global_model]), unpool_refine_heads=n([m.unpool, m.refine, m.head_norm, m.class_head, m.phase_head, m.signal_head or nn.Identity()]),
                 total=n([m]), trainable=sum(p.numel() for p in m.parameters() if p.requires_grad))
 
 # %% ../nbs/05b_hierarchical.ipynb #fd4bbdd1
@@ -459,6 +494,6 @@ def flops_per_base(config: HierarchicalConfig, seq_len: int, training: bool = Tr
     P = math.ceil(seq_len / k); keys_g = min(P, config.segment_patches + config.memory_patches) if config.segment_patches else P
     local = 2 * n([m.local_convs, m.local_attn]) + 4 * config.local_attn_layers * C * min(seq_len, 2 * config.local_window + 1)
     glob = 2 * (n([m.pool]) + cp['active'] - cp['embedding']) + 4 * g.num_hidden_layers * g.hidden_size * keys_g
-    out = 2 * n([m.unpool, m.refine, m.class_head, m.phase_head])
+    out = 2 * n([m.unpool, m.refine, m.class_head, m.phase_head, m.signal_head or nn.Identity()])
     f = local + glob / k + out
     return float(3 * f if training else f)
