@@ -89,7 +89,7 @@ def main():
                                  max_steps=tcfg.max_steps, max_time=tcfg.max_time, lr=tcfg.lr),
                parameters=sum(p.numel() for p in model.parameters()), inference=dict(window=icfg.window, margin=icfg.margin, batch_size=icfg.batch_size, class_prior=icfg.class_prior, min_cds=icfg.min_cds,
                                                                              min_intron=icfg.min_intron, start_penalty=icfg.start_penalty, intron_penalty=icfg.intron_penalty,
-                                                                             signal_weight=icfg.signal_weight),
+                                                                             signal_weight=icfg.signal_weight, start_stop_weight=icfg.start_stop_weight),
                tune_region=f"{TAIR10_CHROM}:{cfg.tune_region[0] + 1}-{cfg.tune_region[1]}" if cfg.tune else None,
                tuning=None if tuned is None else tuned.to_dict('records'),
                versions=dict(python=platform.python_version(), torch=torch.__version__, genome_tfm=genome_tfm.__version__, numba=numba.__version__,

@@ -129,12 +129,14 @@ def emissions(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray,
     e_c[n] = NEG; e_in[n] = NEG
     return e_ig, e_c, e_in
 
-def signal_bonus(signal_prob: Optional[np.ndarray], L: int, weight: float = 1.0, eps: float = 1e-6) -> np.ndarray:
-    "Log-odds bonuses (L, 4) (donor, acceptor, start, stop) against 'none' from a model's signal probabilities (L, 5); zeros without them."
+def signal_bonus(signal_prob: Optional[np.ndarray], L: int, weight: float = 1.0, start_stop_weight: Optional[float] = None,
+                 eps: float = 1e-6) -> np.ndarray:
+    "Weighted log-odds (L, 4) of donor, acceptor, start, stop against 'none' from signal probabilities (L, 5); zeros without them."
     if signal_prob is None: return np.zeros((L, 4))
     sp = np.asarray(signal_prob, np.float64)
     if sp.shape != (L, 5): raise GTFMError(f"expected signal probabilities (L, 5) (none, donor, acceptor, start, stop) for L = {L}, got {sp.shape}")
-    return np.ascontiguousarray(weight * (np.log(sp[:, 1:] + eps) - np.log(sp[:, :1] + eps)))
+    ws = weight if start_stop_weight is None else start_stop_weight
+    return np.ascontiguousarray(np.array([weight, weight, ws, ws]) * (np.log(sp[:, 1:] + eps) - np.log(sp[:, :1] + eps)))
 
 # %% ../nbs/07_annotate.ipynb #a51ab95e
 def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
@@ -150,13 +152,13 @@ def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
 
 def decode_strand(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray, min_intron: int = 20,
                   start_penalty: float = 0.0, intron_penalty: float = 0.0, class_prior: Optional[Sequence[float]] = None,
-                  signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0) -> tuple[list, float]:
+                  signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0, start_stop_weight: Optional[float] = None) -> tuple[list, float]:
     "Genes (lists of CDS segments) of one strand, in transcription orientation, and the path's log-score."
     if min_intron < 4: raise GTFMError(f"min_intron must be at least 4 (GT..AG), got {min_intron}")
     codes = np.ascontiguousarray(codes, np.uint8)
     if len(codes) < 3: return [], 0.0
     e_ig, e_c, e_in = emissions(codes, class_prob, phase_prob, class_prior=class_prior)
-    sg = signal_bonus(signal_prob, len(codes), signal_weight)
+    sg = signal_bonus(signal_prob, len(codes), signal_weight, start_stop_weight)
     path, score = _viterbi(codes, e_ig, np.ascontiguousarray(e_c), e_in, sg, int(min_intron), float(start_penalty), float(intron_penalty), STOP_CODONS)
     return path_genes(path), float(score)
 
@@ -278,7 +280,8 @@ class InferenceConfig:
     intron_penalty: float = 0.0   # decoder: log-score added per intron
     min_cds: int = 0              # genes with a shorter CDS (bases, stop codon included) are dropped
     class_prior: Optional[tuple] = None   # decoder: class frequencies (intergenic, UTR, CDS, intron) for scaled likelihoods
-    signal_weight: float = 1.0    # decoder: weight of the model's signal log-odds (donor, acceptor, start, stop) at boundaries
+    signal_weight: float = 1.0    # decoder: weight of the model's splice-site log-odds (donor, acceptor) at intron boundaries
+    start_stop_weight: float = 1.0   # decoder: weight of its start and stop log-odds at gene ends
     prefix: str = 'gtfm'          # gene id prefix
     def __post_init__(self):
         if self.window <= 2 * self.margin: raise ConfigError(f"InferenceConfig: window ({self.window}) must exceed 2 * margin ({2 * self.margin})")
@@ -287,6 +290,7 @@ class InferenceConfig:
     @property
     def decode_kw(self) -> dict:
         return dict(min_intron=self.min_intron, start_penalty=self.start_penalty, intron_penalty=self.intron_penalty, signal_weight=self.signal_weight,
+                    start_stop_weight=self.start_stop_weight,
                     class_prior=None if self.class_prior is None else tuple(self.class_prior))
 
 # %% ../nbs/07_annotate.ipynb #354639a9
@@ -633,7 +637,8 @@ class DemoConfig:
     preset: str = 'cpu'
     task: str = 'gene_structure'              # the trainer's task
     model: str = 'tiny'                       # the task's model preset (genome_tfm.hierarchical.hier_preset)
-    model_args: dict = dataclasses.field(default_factory=lambda: dict(class_weights=[1.0, 3.0, 2.0, 2.0]))
+    model_args: dict = dataclasses.field(default_factory=lambda: dict(class_weights=[1.0, 3.0, 2.0, 2.0], rc_average=True))   # rc_average: predict
+                                              # both orientations and average (saved in the checkpoint, so gtfm_annotate does too)
     train_region: tuple = (0, 19_500_000)     # chr1 bases whose windows are trained on (inside the training split 0-20 Mb)
     tune_region: tuple = (19_500_000, 20_000_000)   # chr1 bases the decoder settings are chosen on (training split, not trained on)
     eval_region: tuple = (25_000_000, 26_000_000)   # chr1 bases annotated and evaluated (inside the validation split)
@@ -648,19 +653,20 @@ class DemoConfig:
     infer_batch: int = 16
     min_cds: int = 300                        # decoder settings (InferenceConfig); 300: the longest-ORF floor's 100 codons
     min_intron: int = 60                      # A. thaliana introns are rarely shorter
-    start_penalty: float = -10.0              # log-score per gene, per intron and weight of the signal log-odds: the starting
-    intron_penalty: float = -10.0             # point of the search on tune_region (tune_decoder), or the settings when tune=False
-    signal_weight: float = 1.0
+    start_penalty: float = -10.0              # log-score per gene and per intron, weights of the signal log-odds: the settings
+    intron_penalty: float = -60.0             # when tune=False, else the fields not in tune_grid (InferenceConfig)
+    signal_weight: float = 40.0
+    start_stop_weight: float = 4.0
     scaled_likelihoods: bool = True           # decode with the training split's class frequencies as priors
-    tune: bool = True                         # choose start_penalty, intron_penalty and signal_weight on tune_region (gene F1)
-    tune_grid: dict = dataclasses.field(default_factory=lambda: dict(signal_weight=(0.5, 1.0, 2.0), intron_penalty=(0.0, -10.0, -30.0, -100.0),
-                                                                     start_penalty=(0.0, -10.0, -30.0)))
+    tune: bool = True                         # choose the tune_grid settings on tune_region (best gene F1, then exon F1)
+    tune_grid: dict = dataclasses.field(default_factory=lambda: dict(signal_weight=(25.0, 40.0, 60.0), start_stop_weight=(2.0, 4.0, 8.0),
+                                                                     intron_penalty=(-30.0, -60.0, -100.0), min_cds=(300, 450)))
     augustus: bool = True                     # run Augustus on the same slice when it is installed
     seed: int = 0
 
 DEMO_PRESETS = {
     'quick': dict(max_time=45.0, eval_region=(25_000_000, 25_150_000), warmup_steps=10, tune_region=(19_850_000, 20_000_000),
-                  tune_grid=dict(signal_weight=(1.0,), intron_penalty=(-10.0, -100.0), start_penalty=(-10.0,))),
+                  tune_grid=dict(intron_penalty=(-30.0, -60.0))),
     'cpu': dict(),
     'gpu': dict(model='base', window=8192, batch_size=16, lr=5e-4, warmup_steps=500, max_steps=20_000, max_time=3 * 3600.0,
                 eval_region=(25_000_000, 30_427_671), infer_window=8192, infer_margin=1024, infer_batch=32),
@@ -706,7 +712,7 @@ def demo_inference(cfg: DemoConfig, class_prior: Optional[tuple] = None) -> Infe
     "The `InferenceConfig` of a demo config (the class prior used only when `cfg.scaled_likelihoods`)."
     return InferenceConfig(window=cfg.infer_window, margin=cfg.infer_margin, batch_size=cfg.infer_batch, min_cds=cfg.min_cds, min_intron=cfg.min_intron,
                            start_penalty=cfg.start_penalty, intron_penalty=cfg.intron_penalty, signal_weight=cfg.signal_weight,
-                           class_prior=class_prior if cfg.scaled_likelihoods else None)
+                           start_stop_weight=cfg.start_stop_weight, class_prior=class_prior if cfg.scaled_likelihoods else None)
 
 def tune_decoder(model, genome: Genome, ref: Annotation, region: tuple, cfg: InferenceConfig, grid: dict,
                  device=None) -> tuple[InferenceConfig, 'pd.DataFrame']:
