@@ -20,13 +20,13 @@ _log = get_logger('genome_tfm.annotate')
 
 # %% auto #0
 __all__ = ['IG', 'S0', 'S1', 'S2', 'C0', 'C1', 'C1B', 'C2', 'C2STOP', 'I2', 'I0B', 'I1BB', 'NCI', 'N_STATES', 'CODING_STATES',
-           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DEMO_PRESETS', 'emissions',
-           'signal_bonus', 'path_genes', 'decode_strand', 'decode', 'structure_problems', 'viterbi_reference',
-           'InferenceConfig', 'tile_windows', 'window_end', 'predict_stitched', 'annotate_region', 'as_predict_fn',
-           'open_genome', 'annotate_genome', 'edge_effect', 'plot_tiling', 'shard_class_prior', 'check_checkpoint',
-           'checkpoint_id', 'load_annotator', 'gtfm_annotate', 'annotate_cli', 'plot_gene_tracks', 'DemoConfig',
-           'demo_config', 'demo_shards', 'demo_train', 'model_class_prior', 'demo_inference', 'tune_decoder',
-           'demo_table', 'run_demo', 'gtfm_demo']
+           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DECODER_FIELDS', 'DEMO_PRESETS',
+           'emissions', 'signal_bonus', 'path_genes', 'decode_strand', 'decode', 'structure_problems',
+           'viterbi_reference', 'InferenceConfig', 'tile_windows', 'window_end', 'predict_stitched', 'annotate_region',
+           'as_predict_fn', 'open_genome', 'annotate_genome', 'edge_effect', 'plot_tiling', 'shard_class_prior',
+           'check_checkpoint', 'decoder_settings', 'checkpoint_id', 'load_annotator', 'gtfm_annotate', 'annotate_cli',
+           'plot_gene_tracks', 'DemoConfig', 'demo_config', 'demo_shards', 'demo_train', 'model_class_prior',
+           'demo_inference', 'tune_decoder', 'demo_table', 'run_demo', 'gtfm_demo']
 
 # %% ../nbs/07_annotate.ipynb #140865e1
 IG, S0, S1, S2, C0, C1, C1B, C2, C2STOP, I2, I0B, I1BB, NCI, N_STATES = 0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 17, 33, 34
@@ -555,6 +555,21 @@ def _parse_prior(spec: Optional[str], tcfg: dict) -> Optional[tuple]:
     if len(q) != 4 or min(q) <= 0: raise GTFMError(f"--class_prior {spec!r}: expected 'auto' or 4 positive numbers (intergenic,UTR,CDS,intron)")
     return q
 
+DECODER_FIELDS = ('min_intron', 'start_penalty', 'intron_penalty', 'signal_weight', 'start_stop_weight', 'min_cds', 'class_prior')
+
+def decoder_settings(path: Optional[str | Path], checkpoint: Optional[str | Path] = None) -> dict:
+    "Decoder settings (InferenceConfig fields of DECODER_FIELDS) from a JSON file, else the checkpoint's decoder.json, else {}."
+    f = Path(path) if path else (Path(checkpoint)/'decoder.json' if checkpoint else None)
+    if f is None or not f.is_file():
+        if path: raise GTFMError(f"decoder settings {f}: file not found")
+        return {}
+    try: d = json.loads(f.read_text())
+    except json.JSONDecodeError as e: raise GTFMError(f"decoder settings {f}: not valid JSON ({e})") from None
+    bad = [k for k in d if k not in DECODER_FIELDS]
+    if not isinstance(d, dict) or bad: raise GTFMError(f"decoder settings {f}: unknown fields {', '.join(map(str, bad))}; expected some of {', '.join(DECODER_FIELDS)}")
+    if d.get('class_prior') is not None: d['class_prior'] = tuple(d['class_prior'])
+    return d
+
 def checkpoint_id(path: str | Path) -> str:
     "A checkpoint's path and a hash of its weights: what a resumed annotation must have been made with."
     from genome_tfm.core import file_sha256
@@ -581,26 +596,29 @@ def gtfm_annotate(
     margin: int = None,         # bases dropped at each inner window edge (default: window // 8)
     batch_size: int = 16,       # windows per forward pass
     chunk: int = 1_000_000,     # bases decoded at a time
-    min_intron: int = 20,       # decoder: minimum intron length
+    min_intron: int = None,     # decoder: minimum intron length (default: the decoder settings', else 20)
     class_prior: str = None,    # decoder priors: 'auto' (the training shards' label frequencies) or 4 numbers a,b,c,d
     device: str = None,         # cpu, cuda, cuda:1 ... (default: the best available)
     work_dir: str = None,       # where finished sequences are kept for resuming (default: OUT.parts)
+    decoder: str = None,        # JSON of decoder settings (InferenceConfig fields); default: the checkpoint's decoder.json (gtfm_demo writes it)
 ):
     "Annotate genes in a FASTA with a trained gene-structure checkpoint and write GFF3 (resumable per sequence)."
-    try: annotate_cli(checkpoint, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior)
+    try: annotate_cli(checkpoint, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder)
     except GTFMError as e: raise SystemExit(f"gtfm_annotate: error: {e}") from None
 
 def annotate_cli(checkpoint: str, fasta: str, out: str = 'annotation.gff3', region: Optional[str] = None, window: Optional[int] = None,
-                 margin: Optional[int] = None, batch_size: int = 16, chunk: int = 1_000_000, min_intron: int = 20, device: Optional[str] = None,
-                 work_dir: Optional[str] = None, class_prior: Optional[str] = None) -> Annotation:
+                 margin: Optional[int] = None, batch_size: int = 16, chunk: int = 1_000_000, min_intron: Optional[int] = None, device: Optional[str] = None,
+                 work_dir: Optional[str] = None, class_prior: Optional[str] = None, decoder: Optional[str] = None) -> Annotation:
     "What `gtfm_annotate` does, as a function: checkpoint + FASTA -> GFF3 at `out`; returns the annotation."
     from genome_tfm.evaluate import parse_region
     model, tok, tcfg, p = load_annotator(checkpoint, device)
+    dec = decoder_settings(decoder, p)
+    if min_intron is not None: dec['min_intron'] = min_intron
+    if class_prior is not None: dec['class_prior'] = _parse_prior(class_prior, tcfg)
     genome = open_genome(fasta)
     regions = [parse_region(region, genome)] if region else None
     w = window or max(int(tcfg.get('window') or 0), 4096)
-    icfg = InferenceConfig(window=w, margin=w // 8 if margin is None else margin, batch_size=batch_size, chunk=chunk, min_intron=min_intron,
-                           class_prior=_parse_prior(class_prior, tcfg))
+    icfg = InferenceConfig(window=w, margin=w // 8 if margin is None else margin, batch_size=batch_size, chunk=chunk, **dec)
     ann = annotate_genome(model, genome, regions=regions, cfg=icfg, out_dir=work_dir or f'{out}.parts', model_id=checkpoint_id(p), tokenizer=tok)
     write_gff3(ann, out, {c: genome.lengths[c] for c in ann.seqids})
     print(f"{len(ann):,} genes on {len(ann.seqids)} sequence(s) -> {out}")
@@ -779,6 +797,7 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
         print(f"decoder settings chosen on chr1:{cfg.tune_region[0] + 1:,}-{cfg.tune_region[1]:,} in {t_tune:.0f} s "
               f"({len(tuned)} tried): " + ', '.join(f'{k} {getattr(icfg, k)}' for k in cfg.tune_grid)
               + f" (gene F1 {tuned.loc[0, 'gene F1']:.3f}, exon F1 {tuned.loc[0, 'exon F1']:.3f} there)")
+    with atomic_write(Path(ckpt)/'decoder.json', 'w') as f: json.dump({k: getattr(icfg, k) for k in DECODER_FIELDS}, f, indent=1)   # for gtfm_annotate
     pred, t_ann = _timed(annotate_genome, model, genome, regions=[region], cfg=icfg, out_dir=out/'annotate', model_id=checkpoint_id(ckpt))
     lengths = {TAIR10_CHROM: genome.lengths[TAIR10_CHROM]}
     write_gff3(pred, out/'genome_tfm.gff3', lengths)

@@ -14,7 +14,7 @@ from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
-from .core import GTFMError
+from .core import GTFMError, tensor_cache, outside_inference_mode
 
 try:  # triton is an optional requirement (`pip install genome_tfm[gpu]`)
     import triton
@@ -61,7 +61,7 @@ class BlockSparse:
         "Boolean (n_blocks, n_blocks) layout: entry [r, c] says whether query block r sees key block c."
         return _block_layout(self, n_blocks).clone()
 
-@functools.lru_cache(maxsize=256)
+@tensor_cache(maxsize=256)
 def _block_layout(bs: BlockSparse, n: int) -> torch.Tensor:
     r, c = torch.arange(n)[:, None], torch.arange(n)[None, :]
     lay = ((r - c).abs() <= bs.window) | (r < bs.n_global) | (c < bs.n_global)   # (n, n) band + global rows/columns
@@ -420,7 +420,7 @@ def _tile_cfg(head_dim: int, on_gpu: bool, block_sparse: Optional[BlockSparse]) 
     return _TileCfg(m, n, bm, bn, 8 if head_dim > 64 else 4, 8 if head_dim > 64 else 4, 3 if head_dim <= 64 else 2)
 
 # %% ../nbs/03_attention.ipynb #8d604a47
-@functools.lru_cache(maxsize=64)
+@tensor_cache(maxsize=64)
 def _sparse_lists_one(lq: int, lk: int, spec: AttnSpec, bm: int, bn: int) -> tuple[torch.Tensor, torch.Tensor]:
     "Per query tile: (sorted key-tile indices padded with 0, their count) for one sequence length."
     t = tile_map(lq, lk, spec, bm, bn)                                    # (query tiles, key tiles)
@@ -542,7 +542,7 @@ class _BiasCache:
     def cache_clear(self):
         with self.lock: self.d.clear()
 
-_sdpa_bias_cached = _BiasCache(_sdpa_bias)
+_sdpa_bias_cached = _BiasCache(outside_inference_mode(_sdpa_bias))   # a bias made during inference still serves training
 
 
 # %% ../nbs/03_attention.ipynb #d03113da
@@ -644,7 +644,7 @@ def _flex_mods(cu_q, cu_k, slopes, spec: AttnSpec):
 
 _flex_compiled = None
 
-@functools.lru_cache(maxsize=8)
+@tensor_cache(maxsize=8)
 def _flex_setup(cu_q: tuple, cu_k: tuple, spec: AttnSpec, slopes: Optional[tuple], device: str, fp64: bool):
     "score_mod, mask_mod and block mask, cached so that every layer (and torch.compile) sees the same functions."
     from torch.nn.attention.flex_attention import create_block_mask

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #15d57f01
 from __future__ import annotations
-import dataclasses, hashlib, importlib.metadata, json, logging, os, random, sys, tempfile, time, types, typing
+import dataclasses, functools, hashlib, importlib.metadata, json, logging, os, random, sys, tempfile, time, types, typing
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Type, TypeVar
@@ -15,8 +15,9 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['T', 'TAIR10_FASTA', 'TAIR10_GFF', 'GTFMError', 'ConfigError', 'gtfm_home', 'get_device', 'seed_everything',
-           'atomic_write', 'file_sha256', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
-           'packaged_file', 'get_logger', 'progress', 'Timer', 'genome_summary', 'gtfm_demo']
+           'atomic_write', 'file_sha256', 'outside_inference_mode', 'tensor_cache', 'config_to_dict',
+           'config_from_dict', 'save_config', 'load_config', 'packaged_file', 'get_logger', 'progress', 'Timer',
+           'genome_summary', 'gtfm_demo']
 
 # %% ../nbs/00_core.ipynb #392192f3
 class GTFMError(Exception):
@@ -82,6 +83,19 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #d764b464
+def outside_inference_mode(fn):
+    "Wrap `fn` to run with torch's inference mode off, so the tensors it makes can later take part in autograd."
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+        with torch.inference_mode(False): return fn(*args, **kwargs)
+    return wrapper
+
+def tensor_cache(maxsize: int = 64):
+    "`functools.lru_cache(maxsize)` for functions that return tensors: they run outside inference mode (see above)."
+    return lambda fn: functools.lru_cache(maxsize=maxsize)(outside_inference_mode(fn))
 
 # %% ../nbs/00_core.ipynb #f4c873ec
 T = TypeVar('T')

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
-from .core import GTFMError, ConfigError
+from .core import GTFMError, ConfigError, tensor_cache
 from .data import N_CODE, LABELS, INTERGENIC, UTR, CDS, INTRON
 from .attention import attention, SegmentMemory
 from .moe import collect_aux_loss
@@ -132,7 +132,7 @@ class ConvBlock(nn.Module):
         return x + self.drop(self.proj(h))
 
 # %% ../nbs/05b_hierarchical.ipynb #5edd23ed
-@functools.lru_cache(maxsize=64)
+@tensor_cache(maxsize=64)
 def local_chunks(lengths: tuple, chunk: int, halo: int) -> tuple[Tensor, Tensor, Tensor]:
     "Overlapping chunks of packed sequences: gather index (T',), chunk cu_seqlens, and where each base's output sits (T,)."
     gather, cu, keep, off, t = [], [0], [], 0, 0
@@ -250,7 +250,7 @@ def gene_structure_loss(class_logits: Tensor, phase_logits: Tensor, labels: Tens
     phase_loss = _masked_ce(phase_logits, phase, m & (phase >= 0)) if phase is not None else class_loss.new_zeros(())
     return class_loss, phase_loss
 
-# %% ../nbs/05b_hierarchical.ipynb #20dc3cc3
+# %% ../nbs/05b_hierarchical.ipynb #f8cf9bf4
 SIGNALS = ('none', 'donor', 'acceptor', 'start', 'stop')
 _IG, _UTR, _CDS, _INTRON = 0, 1, 2, 3                       # genome_tfm.data.LABELS
 

@@ -29,7 +29,7 @@ from transformers import (PreTrainedConfig, PreTrainedModel, AutoConfig, AutoMod
                           AutoModelForSequenceClassification, AutoModelForTokenClassification)
 from transformers.modeling_outputs import (BaseModelOutput, BaseModelOutputWithPooling, MaskedLMOutput,
                                            SequenceClassifierOutput, TokenClassifierOutput)
-from .core import GTFMError, ConfigError
+from .core import GTFMError, ConfigError, tensor_cache
 from .attention import attention, alibi_slopes, cu_seqlens, SegmentMemory
 from .moe import MoE, MoEConfig, GegluExperts, DeepSpeedMoE, upcycle_experts as _upcycle
 
@@ -119,7 +119,7 @@ class GenomeBertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 # %% ../nbs/05_model.ipynb #5c7173cc
-@functools.lru_cache(maxsize=64)
+@tensor_cache(maxsize=64)
 def _slopes(n_heads: int, device: str) -> Tensor:
     "ALiBi slopes (H,) fp32 on `device`, computed once per head count and device."
     return alibi_slopes(n_heads).to(device)

@@ -16,7 +16,7 @@ from huggingface_hub.dataclasses import strict
 from tokenizers import Tokenizer
 from transformers import PreTrainedConfig, PreTrainedModel, AutoConfig, AutoModelForSeq2SeqLM
 from transformers.modeling_outputs import Seq2SeqLMOutput
-from .core import GTFMError, ConfigError
+from .core import GTFMError, ConfigError, tensor_cache
 from .data import Genome, GeneModel, Transcript, Annotation, AnnotationError
 from .attention import attention, alibi_slopes
 from .tokenizers import DnaTokenizer, append_tokens, resize_embeddings
@@ -434,7 +434,7 @@ class GenomeSeq2SeqConfig(PreTrainedConfig):
     def annotation_format(self) -> AnnotationFormat: return AnnotationFormat(self.annotation_base, self.annotation_digits)
 
 # %% ../nbs/05c_seq2seq.ipynb #38369e59
-@functools.lru_cache(maxsize=64)
+@tensor_cache(maxsize=64)
 def _slopes(n_heads: int, device: str) -> Tensor: return alibi_slopes(n_heads).to(device)
 
 class GenomeDecoderSelfAttention(nn.Module):
