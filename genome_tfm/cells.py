@@ -28,13 +28,14 @@ from .core import (GTFMError, ConfigError, packaged_file, get_logger, progress, 
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'PAD_ID', 'CLS_ID', 'MASK_ID', 'UNK_ID', 'BINNINGS', 'GENE_SELECTIONS', 'COUNT_EDGES',
-           'TOKENIZER_FILE', 'CELL_DATASETS', 'CellDataError', 'pbmc68k_reduced', 'celltypist_sample', 'simulate_cells',
-           'iter_counts', 'CellTokens', 'GeneTokenizer', 'gene_stats', 'pad_cells', 'PhenotypeMLMCollator',
-           'GeneBertConfig', 'gene_bert_preset', 'GeneBertPreTrainedModel', 'GeneBertModel', 'CellClassifierOutput',
-           'GeneBertForMaskedLM', 'GeneBertForCellClassification', 'reader_assignment', 'list_shards',
-           'IterableAnnDataset', 'CellBatches', 'CellTaskArgs', 'load_cells', 'split_cells', 'drop_genes',
-           'build_cells', 'predict_cells', 'cell_scores', 'evaluate_cells', 'log1p_cp10k', 'logreg_baseline',
-           'prepare_cells', 'train_config', 'predict_file', 'gtfm_cells']
+           'TOKENIZER_FILE', 'VALUE_ENCODINGS', 'CELL_DATASETS', 'CellDataError', 'pbmc68k_reduced',
+           'celltypist_sample', 'simulate_cells', 'iter_counts', 'CellTokens', 'GeneTokenizer', 'gene_stats',
+           'pad_cells', 'PhenotypeMLMCollator', 'GeneBertConfig', 'gene_bert_preset', 'GeneBertPreTrainedModel',
+           'GeneBertModel', 'attach_value_encoder', 'value_embeds', 'CellClassifierOutput', 'GeneBertForMaskedLM',
+           'GeneBertForCellClassification', 'reader_assignment', 'list_shards', 'IterableAnnDataset', 'CellBatches',
+           'CellTaskArgs', 'balanced_class_weights', 'load_cells', 'split_cells', 'drop_genes', 'build_cells',
+           'predict_cells', 'cell_scores', 'evaluate_cells', 'log1p_cp10k', 'logreg_baseline', 'prepare_cells',
+           'train_config', 'predict_file', 'gtfm_cells']
 
 # %% ../nbs/09_cells.ipynb #fa8a58be
 _log = get_logger("cells")
@@ -165,19 +166,22 @@ class CellTokens:
     token_type_ids: np.ndarray     # (N,) int32
     offsets: np.ndarray            # (n_cells + 1,) int64
     obs_names: Optional[np.ndarray] = None
+    values: Optional[np.ndarray] = None      # (N,) float32 log1p expression per target_sum (0 off genes); expression_values=True
 
     def __len__(self) -> int: return len(self.offsets) - 1
     @property
     def lengths(self) -> np.ndarray: return np.diff(self.offsets)
     def __getitem__(self, i: int) -> dict:
         s, e = self.offsets[i], self.offsets[i + 1]
-        return {'input_ids': self.input_ids[s:e], 'token_type_ids': self.token_type_ids[s:e]}
+        out = {'input_ids': self.input_ids[s:e], 'token_type_ids': self.token_type_ids[s:e]}
+        if self.values is not None: out['expression_values'] = self.values[s:e]
+        return out
     def select(self, idx) -> 'CellTokens':
         "The cells at `idx` (an index array) as a new `CellTokens`."
         idx = np.asarray(idx); lens = self.lengths[idx]
         take = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in idx]) if len(idx) else np.zeros(0, np.int64)
         return CellTokens(self.input_ids[take], self.token_type_ids[take], np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
-                          None if self.obs_names is None else self.obs_names[idx])
+                          None if self.obs_names is None else self.obs_names[idx], None if self.values is None else self.values[take])
 
 # %% ../nbs/09_cells.ipynb #5d901f98
 class GeneTokenizer:
@@ -185,7 +189,7 @@ class GeneTokenizer:
     def __init__(self, binning: str = 'quantile', n_bins: int = 16, edges: Optional[Sequence[float]] = None,
                  value: str = 'counts', target_sum: float = 1e4, phenotypes: Sequence[str] = (),
                  gene_selection: Union[str, Sequence[str]] = 'all', n_genes: Optional[int] = None,
-                 max_length: Optional[int] = None, layer: Optional[str] = None):
+                 max_length: Optional[int] = None, layer: Optional[str] = None, expression_values: bool = False):
         if binning not in BINNINGS: raise ConfigError(f"binning={binning!r}: expected one of {', '.join(BINNINGS)}")
         if value not in ('counts', 'log1p'): raise ConfigError(f"value={value!r}: expected 'counts' or 'log1p' (log1p of counts per target_sum)")
         if isinstance(gene_selection, str) and gene_selection not in GENE_SELECTIONS:
@@ -198,6 +202,7 @@ class GeneTokenizer:
         if not isinstance(n_bins, int) or n_bins < 2: raise ConfigError(f"n_bins must be an int >= 2, got {n_bins!r}")
         self.binning, self.n_bins, self.edges, self.value, self.target_sum = binning, n_bins, edges, value, float(target_sum)
         self.phenotypes, self.max_length, self.layer = tuple(phenotypes), max_length, layer
+        self.expression_values = bool(expression_values)
         self.gene_selection = gene_selection if isinstance(gene_selection, str) else 'list'
         self.n_genes = n_genes
         self.genes: list[str] = [] if isinstance(gene_selection, str) else [str(g) for g in gene_selection]
@@ -226,7 +231,7 @@ class GeneTokenizer:
     def fitted(self) -> bool: return bool(self.genes) and all(c in self.phenotype_values for c in self.phenotypes)
     def __repr__(self):
         return (f"GeneTokenizer(binning={self.binning!r}, n_bins={self.n_bins}, genes={len(self.genes)}, phenotypes={list(self.phenotypes)}, "
-                f"max_length={self.max_length}, vocab_size={self.vocab_size}, type_vocab_size={self.type_vocab_size})")
+                f"max_length={self.max_length}, {'expression_values=True, ' if self.expression_values else ''}vocab_size={self.vocab_size}, type_vocab_size={self.type_vocab_size})")
 
 # %% ../nbs/09_cells.ipynb #b5a40ecc
 def _obs_column(adata: ad.AnnData, column: str) -> pd.Series:
@@ -305,8 +310,8 @@ def _gene_map(self: GeneTokenizer, var_names: pd.Index, unknown_genes: str) -> n
     return gmap
 
 # %% ../nbs/09_cells.ipynb #ab7cfbe4
-def _encode_block(self: GeneTokenizer, b: sp.csr_matrix, gmap: np.ndarray, pheno: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "One CSR block -> (input_ids, token_type_ids, lengths) of its cells."
+def _encode_block(self: GeneTokenizer, b: sp.csr_matrix, gmap: np.ndarray, pheno: np.ndarray) -> tuple:
+    "One CSR block -> (input_ids, token_type_ids, lengths, values or None) of its cells."
     c = b.shape[0]
     tot = np.asarray(b.sum(1), dtype=np.float64).ravel()                # depth over all genes, before the vocabulary
     rows = np.repeat(np.arange(c), np.diff(b.indptr)); g = gmap[b.indices]; v = b.data
@@ -320,7 +325,7 @@ def _encode_block(self: GeneTokenizer, b: sp.csr_matrix, gmap: np.ndarray, pheno
     bins = _bins(self, rows, v, tot, rank, first, n_row)
     k = pheno.shape[1] + 1
     cap = None if self.max_length is None else self.max_length - k
-    if cap is not None: keep = rank < cap; rows, g, bins, rank = rows[keep], g[keep], bins[keep], rank[keep]
+    if cap is not None: keep = rank < cap; rows, g, bins, rank, v = rows[keep], g[keep], bins[keep], rank[keep], v[keep]
     lens = k + (n_row if cap is None else np.minimum(n_row, cap))
     off = np.concatenate([[0], np.cumsum(lens)])
     ids, types = np.empty(off[-1], np.int32), np.empty(off[-1], np.int32)
@@ -328,7 +333,10 @@ def _encode_block(self: GeneTokenizer, b: sp.csr_matrix, gmap: np.ndarray, pheno
     ids[pre] = np.concatenate([np.full((c, 1), CLS_ID, np.int32), pheno], 1); types[pre] = np.arange(k)
     pos = off[rows] + k + rank
     ids[pos] = self.bin_offset + bins - 1; types[pos] = self.gene_type_offset + g
-    return ids, types, lens
+    vals = None
+    if self.expression_values:                                           # log1p per target_sum; 0 on [CLS] and phenotypes
+        vals = np.zeros(off[-1], np.float32); vals[pos] = np.log1p(v / tot[rows] * self.target_sum)
+    return ids, types, lens, vals
 
 @patch
 def encode(self: GeneTokenizer, adata: ad.AnnData, phenotypes: bool = True, mask_phenotypes: Sequence[str] = (),
@@ -337,13 +345,13 @@ def encode(self: GeneTokenizer, adata: ad.AnnData, phenotypes: bool = True, mask
     if not self.fitted: raise GTFMError("GeneTokenizer is not fitted: call .fit(adata) or GeneTokenizer.load(path) first")
     gmap = _gene_map(self, adata.var_names, unknown_genes)
     pheno = _phenotype_ids(self, adata, mask_phenotypes) if phenotypes else np.zeros((adata.n_obs, 0), np.int32)
-    ids, types, lens = [], [], []
+    ids, types, lens, vals = [], [], [], []
     for s, b in iter_counts(adata, self.layer, chunk_size):
-        i, t, l = _encode_block(self, b, gmap, pheno[s:s + b.shape[0]])
-        ids.append(i); types.append(t); lens.append(l)
+        i, t, l, v = _encode_block(self, b, gmap, pheno[s:s + b.shape[0]])
+        ids.append(i); types.append(t); lens.append(l); vals.append(v)
     lens = np.concatenate(lens)
     return CellTokens(np.concatenate(ids), np.concatenate(types), np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
-                      np.asarray(adata.obs_names))
+                      np.asarray(adata.obs_names), np.concatenate(vals) if self.expression_values else None)
 
 @patch
 def decode(self: GeneTokenizer, cell: dict) -> list[str]:
@@ -366,6 +374,7 @@ def save(self: GeneTokenizer, path: Union[str, Path]) -> Path:
     d = {'format': 'genome_tfm.cells.GeneTokenizer', 'version': 1, 'binning': self.binning, 'n_bins': self.n_bins,
          'edges': self.edges, 'value': self.value, 'target_sum': self.target_sum, 'phenotypes': list(self.phenotypes),
          'gene_selection': self.gene_selection, 'n_genes': self.n_genes, 'max_length': self.max_length, 'layer': self.layer,
+         'expression_values': self.expression_values,
          'special_tokens': list(SPECIAL_TOKENS), 'phenotype_values': self.phenotype_values, 'genes': self.genes}
     with atomic_write(path, 'w') as f: json.dump(d, f, indent=1)
     return path
@@ -378,7 +387,8 @@ def load(cls: GeneTokenizer, path: Union[str, Path]) -> GeneTokenizer:
     d = json.loads(path.read_text())
     if d.get('format') != 'genome_tfm.cells.GeneTokenizer': raise GTFMError(f"{path}: not a GeneTokenizer file (format={d.get('format')!r})")
     tok = cls(binning=d['binning'], n_bins=d['n_bins'], edges=d['edges'], value=d['value'], target_sum=d['target_sum'],
-              phenotypes=d['phenotypes'], gene_selection=d['genes'], n_genes=d['n_genes'], max_length=d['max_length'], layer=d['layer'])
+              phenotypes=d['phenotypes'], gene_selection=d['genes'], n_genes=d['n_genes'], max_length=d['max_length'], layer=d['layer'],
+              expression_values=d.get('expression_values', False))
     tok.gene_selection, tok.phenotype_values = d['gene_selection'], {k: list(v) for k, v in d['phenotype_values'].items()}
     return tok
 
@@ -386,18 +396,21 @@ GeneTokenizer.save_pretrained, GeneTokenizer.from_pretrained = GeneTokenizer.sav
 
 # %% ../nbs/09_cells.ipynb #619be0b8
 def pad_cells(cells: Sequence[dict], pad_to_multiple_of: Optional[int] = None) -> dict[str, Tensor]:
-    "Pad cells (`input_ids`, `token_type_ids`, optional `label`) to the batch's longest: (B, L) tensors + attention mask."
+    "Pad cells (`input_ids`, `token_type_ids`, optional `expression_values` and `label`) to the batch's longest: (B, L) tensors + attention mask."
     if not cells: raise GTFMError("pad_cells: empty batch")
     L = max(len(c['input_ids']) for c in cells)
     if pad_to_multiple_of: L = -(-L // pad_to_multiple_of) * pad_to_multiple_of
     B = len(cells)
     ids = torch.full((B, L), PAD_ID, dtype=torch.long); types = torch.zeros((B, L), dtype=torch.long)
     mask = torch.zeros((B, L), dtype=torch.long)
+    vals = torch.zeros((B, L), dtype=torch.float32) if 'expression_values' in cells[0] else None
     for i, c in enumerate(cells):
         n = len(c['input_ids'])
         ids[i, :n] = torch.as_tensor(np.asarray(c['input_ids'], dtype=np.int64)); types[i, :n] = torch.as_tensor(np.asarray(c['token_type_ids'], dtype=np.int64))
         mask[i, :n] = 1
+        if vals is not None: vals[i, :n] = torch.as_tensor(np.asarray(c['expression_values'], dtype=np.float32))
     out = {'input_ids': ids, 'token_type_ids': types, 'attention_mask': mask}
+    if vals is not None: out['expression_values'] = vals
     if 'label' in cells[0]: out['labels'] = torch.tensor([int(c['label']) for c in cells], dtype=torch.long)
     return out
 
@@ -437,9 +450,12 @@ class PhenotypeMLMCollator:
         to_rand = masked & is_gene & (u >= self.mask_frac) & (u < self.mask_frac + self.random_frac)
         rand_bins = torch.randint(tok.bin_offset, tok.bin_offset + tok.n_bins, ids.shape, generator=gen)
         b['input_ids'] = torch.where(to_mask, torch.full_like(ids, MASK_ID), torch.where(to_rand, rand_bins, ids))
+        if 'expression_values' in b: b['expression_values'] = b['expression_values'].masked_fill(to_mask | to_rand, 0.0)   # no value leak
         return b
 
 # %% ../nbs/09_cells.ipynb #697ae998
+VALUE_ENCODINGS = ('none', 'add', 'scale')
+
 @strict
 class GeneBertConfig(GenomeBertConfig):
     "GenomeBertConfig for cells: no positions (alibi=False), [PAD]=0, vocabularies sized by a GeneTokenizer."
@@ -449,10 +465,17 @@ class GeneBertConfig(GenomeBertConfig):
     classifier_pooling: str = 'mean'
     n_bins: int = 16
     phenotype_columns: list[str] | tuple[str, ...] = ()
+    value_encoding: str = 'none'                  # continuous expression input: 'none', 'add' (MLP of the value) or 'scale'
+    class_weights: list[float] | None = None      # classifier: per-class loss weights (None: all 1)
+    label_smoothing: float | int = 0.0            # classifier: label smoothing of the cross-entropy
 
     def _check(self):
         super()._check()
         if self.alibi: raise ConfigError("GeneBertConfig: alibi=True gives positions to genes, which have no order; use alibi=False")
+        if self.value_encoding not in VALUE_ENCODINGS: raise ConfigError(f"GeneBertConfig: value_encoding={self.value_encoding!r}; expected one of {', '.join(VALUE_ENCODINGS)}")
+        if not 0 <= self.label_smoothing < 1: raise ConfigError(f"GeneBertConfig: label_smoothing={self.label_smoothing} must be in [0, 1)")
+        if self.class_weights is not None and len(self.class_weights) != self.num_labels:
+            raise ConfigError(f"GeneBertConfig: {len(self.class_weights)} class_weights for num_labels={self.num_labels}")
 
     @classmethod
     def from_tokenizer(cls, tok: GeneTokenizer, **kwargs) -> 'GeneBertConfig':
@@ -477,6 +500,22 @@ class GeneBertModel(GenomeBertModel):
     "The cell encoder: 05_model's GenomeBertModel (embeddings bin + gene, no positions) under GeneBertConfig."
     config_class = GeneBertConfig
 
+def attach_value_encoder(bert: nn.Module, config: GeneBertConfig):
+    "Give an encoder `bert.value_encoder`: for value_encoding='add' an MLP 1 -> H -> H of a gene's value (scGPT's), else None."
+    H = config.hidden_size
+    bert.value_encoder = nn.Sequential(nn.Linear(1, H), nn.ReLU(), nn.Linear(H, H)) if config.value_encoding == 'add' else None
+
+def value_embeds(bert: nn.Module, config: GeneBertConfig, input_ids: Tensor, token_type_ids: Optional[Tensor],
+                 expression_values: Optional[Tensor]) -> Optional[Tensor]:
+    "(B, L, H) input embeddings that carry each gene's continuous value (None for value_encoding='none': ids alone)."
+    if getattr(config, 'value_encoding', 'none') == 'none': return None   # (a GenomeBert config has none)
+    if expression_values is None:
+        raise GTFMError(f"GeneBert with value_encoding={config.value_encoding!r} needs expression_values: tokenize with GeneTokenizer(expression_values=True)")
+    x = bert.embeddings.word_embeddings(input_ids)                          # (B, L, H) bin / special / phenotype
+    v = expression_values.to(x.dtype).unsqueeze(-1)                         # (B, L, 1), 0 off genes and at masked genes
+    if config.value_encoding == 'add': return x + bert.value_encoder(v) * (v > 0).to(x.dtype)
+    return x + v * bert.embeddings.token_type_embeddings(token_type_ids)    # 'scale': gene embedding x (1 + value)
+
 # %% ../nbs/09_cells.ipynb #117d68db
 @dataclass
 class CellClassifierOutput(ModelOutput):
@@ -495,6 +534,16 @@ def _moe_aux_loss(model: nn.Module) -> Optional[Tensor]:
 class GeneBertForMaskedLM(GenomeBertForMaskedLM):
     "Phenotypic masked LM on cells: 05_model's MLM head (tied decoder) over bins and phenotype tokens."
     config_class = GeneBertConfig
+    def __init__(self, config: GeneBertConfig):
+        super().__init__(config)
+        attach_value_encoder(self.bert, config)
+        if self.bert.value_encoder is not None: self.bert.value_encoder.apply(self._init_weights)
+
+    def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None, token_type_ids: Optional[Tensor] = None,
+                inputs_embeds: Optional[Tensor] = None, labels: Optional[Tensor] = None, expression_values: Optional[Tensor] = None, **kwargs):
+        if inputs_embeds is None and self.config.value_encoding != 'none':
+            inputs_embeds, input_ids = value_embeds(self.bert, self.config, input_ids, token_type_ids, expression_values), None
+        return super().forward(input_ids, attention_mask, token_type_ids, inputs_embeds, labels, **kwargs)
 
 class GeneBertForCellClassification(GeneBertPreTrainedModel):
     "Cell encoder + pooling (mean over the cell's tokens, or [CLS]) + linear classifier over `num_labels` cell types."
@@ -503,24 +552,29 @@ class GeneBertForCellClassification(GeneBertPreTrainedModel):
         self.num_labels = config.num_labels
         self.bert = GeneBertModel(config, add_pooling_layer=config.classifier_pooling == 'cls')
         self.dropout, self.classifier = classifier_layers(config)
+        attach_value_encoder(self.bert, config)
         self.post_init()
 
-    def embed(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None, token_type_ids: Optional[Tensor] = None) -> Tensor:
+    def embed(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None, token_type_ids: Optional[Tensor] = None,
+              expression_values: Optional[Tensor] = None) -> Tensor:
         "(B, L) cells -> (B, H) cell embeddings (the classifier's input)."
-        out = self.bert(input_ids, attention_mask, token_type_ids)
+        emb = value_embeds(self.bert, self.config, input_ids, token_type_ids, expression_values)
+        out = self.bert(None if emb is not None else input_ids, attention_mask, token_type_ids, emb)
         if self.config.classifier_pooling == 'cls': return out.pooler_output
         h = out.last_hidden_state                                            # (B, L, H), zeros at padding
         m = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).to(h.dtype).unsqueeze(-1)
         return (h * m).sum(1) / m.sum(1).clamp(min=1)
 
     def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
-                token_type_ids: Optional[Tensor] = None, labels: Optional[Tensor] = None, **kwargs) -> CellClassifierOutput:
-        emb = self.embed(input_ids, attention_mask, token_type_ids)          # (B, H)
+                token_type_ids: Optional[Tensor] = None, labels: Optional[Tensor] = None, expression_values: Optional[Tensor] = None,
+                **kwargs) -> CellClassifierOutput:
+        emb = self.embed(input_ids, attention_mask, token_type_ids, expression_values)   # (B, H)
         logits = self.classifier(self.dropout(emb))                          # (B, C)
         aux = _moe_aux_loss(self.bert)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.float(), labels)
+            w = None if self.config.class_weights is None else torch.tensor(self.config.class_weights, dtype=torch.float32, device=logits.device)
+            loss = F.cross_entropy(logits.float(), labels, weight=w, label_smoothing=float(self.config.label_smoothing))
             if aux is not None: loss = loss + aux
         return CellClassifierOutput(loss=loss, logits=logits, cell_embeddings=emb, aux_loss=aux)
 
@@ -680,11 +734,21 @@ class CellTaskArgs:
     gene_prob: float = 0.15                # mlm: masking probability of gene tokens
     phenotype_prob: float = 0.5            # mlm: masking probability of phenotype tokens
     gene_dropout: float = 0.0              # classify: share of a training cell's gene tokens dropped at random (augmentation)
+    value_encoding: str = 'none'           # 'add' / 'scale': the model also reads each gene's log1p expression (GeneBertConfig.value_encoding)
+    class_weight: str = 'none'             # classify: 'balanced' weights the loss of class c by n / (C * n_c) over the training cells
+    label_smoothing: float = 0.0           # classify: label smoothing of the loss
     tokenizer: Optional[str] = None        # a saved GeneTokenizer (default: fit one, or the one of init_from / the data dir)
 
     def __post_init__(self):
         if self.mode not in ('classify', 'mlm'): raise ConfigError(f"task_args.mode={self.mode!r}: expected 'classify' or 'mlm'")
         if self.phenotypes is None: self.phenotypes = [self.label_key] if self.mode == 'mlm' else []
+        if self.value_encoding not in VALUE_ENCODINGS: raise ConfigError(f"task_args.value_encoding={self.value_encoding!r}: expected one of {', '.join(VALUE_ENCODINGS)}")
+        if self.class_weight not in ('none', 'balanced'): raise ConfigError(f"task_args.class_weight={self.class_weight!r}: expected 'none' or 'balanced'")
+
+def balanced_class_weights(labels: Sequence[int], n_classes: int) -> list[float]:
+    "n / (C * n_c) for each class c (scikit-learn's 'balanced'); 0 for a class absent from `labels`."
+    n_c = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    return [float(len(labels) / (n_classes * c)) if c else 0.0 for c in n_c]
 
 CELL_DATASETS = {'pbmc68k': pbmc68k_reduced, 'celltypist': celltypist_sample, 'sim': simulate_cells}
 
@@ -712,7 +776,9 @@ def drop_genes(cell: dict, p: float, rng: np.random.Generator, gene_type_offset:
     "The cell without a random share `p` of its gene tokens ([CLS] and phenotype tokens kept): augmentation."
     t = np.asarray(cell['token_type_ids'])
     keep = (t < gene_type_offset) | (rng.random(len(t)) >= p)
-    return {**cell, 'input_ids': np.asarray(cell['input_ids'])[keep], 'token_type_ids': t[keep]}
+    out = {**cell, 'input_ids': np.asarray(cell['input_ids'])[keep], 'token_type_ids': t[keep]}
+    if 'expression_values' in cell: out['expression_values'] = np.asarray(cell['expression_values'])[keep]
+    return out
 
 def _collate_fn(args: CellTaskArgs, tok: GeneTokenizer, train: bool = True):
     "collate(rows, rng) of the trainer: padding (classify) or padding + phenotypic masking keyed by the batch's rng (mlm)."
@@ -739,19 +805,24 @@ def _cell_metrics(args: CellTaskArgs, tok: GeneTokenizer):
 def _task_tokenizer(cfg: TrainConfig, args: CellTaskArgs, fit_on: Optional[ad.AnnData]) -> GeneTokenizer:
     "The tokenizer named in task_args, else that of init_from (fine-tuning keeps the vocabulary), else one fitted now."
     for p in (args.tokenizer, cfg.init_from and Path(cfg.init_from)/'tokenizer'):
-        if p and Path(p).exists(): return GeneTokenizer.load(p)
+        if p and Path(p).exists():
+            tok = GeneTokenizer.load(p)
+            tok.expression_values = tok.expression_values or args.value_encoding != 'none'   # same vocabulary, values added
+            return tok
     if fit_on is None: raise ConfigError("the 'cells' task on shards needs a tokenizer: the data directory's tokenizer/ or task_args.tokenizer")
     return GeneTokenizer(args.binning, args.n_bins, phenotypes=args.phenotypes, gene_selection=args.gene_selection,
-                         n_genes=args.n_genes, max_length=args.max_length).fit(fit_on)
+                         n_genes=args.n_genes, max_length=args.max_length, expression_values=args.value_encoding != 'none').fit(fit_on)
 
-def _cell_model(cfg: TrainConfig, args: CellTaskArgs, tok: GeneTokenizer, label_names: Optional[list]):
+def _cell_model(cfg: TrainConfig, args: CellTaskArgs, tok: GeneTokenizer, label_names: Optional[list], class_weights: Optional[list] = None):
     "GeneBert for the task: from `init_from` (an MLM checkpoint gives its encoder to a classifier) or new from a preset."
+    kw = dict(value_encoding=args.value_encoding)
     if args.mode == 'classify':
-        kw = dict(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={l: i for i, l in enumerate(label_names)})
+        kw.update(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={l: i for i, l in enumerate(label_names)},
+                  class_weights=class_weights, label_smoothing=args.label_smoothing)
         if cfg.init_from: return GeneBertForCellClassification.from_pretrained(cfg.init_from, **kw)
         return GeneBertForCellClassification(gene_bert_preset(cfg.model, tok, **kw, **cfg.model_args))
-    if cfg.init_from: return GeneBertForMaskedLM.from_pretrained(cfg.init_from)
-    return GeneBertForMaskedLM(gene_bert_preset(cfg.model, tok, **cfg.model_args))
+    if cfg.init_from: return GeneBertForMaskedLM.from_pretrained(cfg.init_from, **kw)
+    return GeneBertForMaskedLM(gene_bert_preset(cfg.model, tok, **kw, **cfg.model_args))
 
 # %% ../nbs/09_cells.ipynb #4d5239b0
 def _items(enc: CellTokens, labels: Optional[np.ndarray]) -> list[dict]:
@@ -762,6 +833,12 @@ def _label_codes(adata: ad.AnnData, key: str, names: Sequence[str]) -> np.ndarra
     bad = [v for v in col if v not in lut]
     if bad: raise CellDataError(f"obs[{key!r}] has values outside the label names, e.g. {bad[0]!r}")
     return np.array([lut[v] for v in col])
+
+def _shard_labels(ds: IterableAnnDataset, f: Path) -> np.ndarray:
+    "Integer labels of all cells of one shard (its obs only; the counts stay on disk)."
+    a = ds._open(f)
+    try: return ds._labels(a, f, 0)
+    finally: a.file.close()
 
 def build_cells(cfg: TrainConfig) -> TaskParts:
     "Task 'cells': GeneBert (classify or phenotypic MLM) on in-memory AnnData or on shards from `gtfm_cells prepare`."
@@ -776,6 +853,8 @@ def build_cells(cfg: TrainConfig) -> TaskParts:
                                                                    shuffle=shuffle, seed=cfg.seed, encode_kwargs=enc_kw),
                                                 cfg.batch_size, _collate_fn(args, tok, shuffle))
         train, valid = mk('train', True), (mk('valid', False) if (root/'valid').is_dir() else None)
+        train_labels = (np.concatenate([_shard_labels(train.ds, f) for f in train.ds.files])
+                        if args.class_weight == 'balanced' and args.mode == 'classify' else None)
     else:
         adata = load_cells(cfg.data)
         part = adata.obs['split'].astype(str).to_numpy() if 'split' in adata.obs else split_cells(_obs_column(adata, args.label_key), args.test_size, args.valid_size, args.split_seed)
@@ -785,8 +864,11 @@ def build_cells(cfg: TrainConfig) -> TaskParts:
         enc = tok.encode(adata, unknown_genes='drop', mask_phenotypes=[args.label_key] if args.mode == 'classify' else [])  # no label leak
         data = {k: _items(enc.select(np.flatnonzero(part == k)), None if labels is None else labels[part == k]) for k in ('train', 'valid')}
         train = MapBatches(data['train'], cfg.batch_size, _collate_fn(args, tok), seed=cfg.seed)
-        valid = MapBatches(data['valid'], min(cfg.batch_size, len(data['valid'])), _collate_fn(args, tok, False), shuffle=False, seed=cfg.seed) if data['valid'] else None
-    model = _cell_model(cfg, args, tok, names)
+        nv, world = len(data['valid']), _rank_world()[1]             # a small validation set is scored whole: one batch per rank
+        valid = MapBatches(data['valid'], max(1, nv // world) if nv <= 512 else cfg.batch_size, _collate_fn(args, tok, False), shuffle=False, seed=cfg.seed) if nv else None
+        train_labels = labels[part == 'train'] if labels is not None else None
+    cw = balanced_class_weights(train_labels, len(names)) if args.class_weight == 'balanced' and args.mode == 'classify' else None
+    model = _cell_model(cfg, args, tok, names, cw)
     return TaskParts(model, train, valid, tokenizer=tok, seq_len=tok.max_length or 512, metrics=_cell_metrics(args, tok))
 
 register_task('cells', build_cells)
@@ -794,8 +876,9 @@ register_task('cells', build_cells)
 # %% ../nbs/09_cells.ipynb #8d253b17
 @torch.no_grad()
 def predict_cells(model: nn.Module, tok: GeneTokenizer, adata: ad.AnnData, label_key: Optional[str] = None,
-                  batch_size: int = 64, device: Optional[Union[str, torch.device]] = None) -> tuple[np.ndarray, list[str], np.ndarray]:
-    "(probabilities (n, C), class names, cell embeddings (n, H)) of every cell of `adata`."
+                  batch_size: int = 64, device: Optional[Union[str, torch.device]] = None, views: int = 0,
+                  view_dropout: float = 0.3, seed: int = 0) -> tuple[np.ndarray, list[str], np.ndarray]:
+    "(probabilities (n, C), class names, cell embeddings (n, H)) of every cell; `views` > 0 averages views with genes dropped."
     model.eval(); dev = torch.device(device) if device else next(model.parameters()).device
     mlm = isinstance(model, GenomeBertForMaskedLM)
     if mlm:
@@ -805,17 +888,25 @@ def predict_cells(model: nn.Module, tok: GeneTokenizer, adata: ad.AnnData, label
     else: key, names = label_key, [model.config.id2label[i] for i in range(model.config.num_labels)]
     hidden = [c for c in tok.phenotypes if c == key or c not in adata.obs]  # the asked label and absent columns are masked
     enc = tok.encode(adata, mask_phenotypes=hidden, unknown_genes='drop')
-    probs, embs = [], []
-    for s in progress(range(0, len(enc), batch_size), desc='predict', unit='batch'):
-        b = {k: v.to(dev) for k, v in pad_cells([enc[i] for i in range(s, min(s + batch_size, len(enc)))]).items()}
+    def run(batch_cells):                                                  # -> (probabilities (B, C), embeddings (B, H))
+        b = {k: v.to(dev) for k, v in pad_cells(batch_cells).items()}
         if mlm:
-            out = model.bert(b['input_ids'], b['attention_mask'], b['token_type_ids'])
+            emb = value_embeds(model.bert, model.config, b['input_ids'], b['token_type_ids'], b.get('expression_values'))
+            out = model.bert(None if emb is not None else b['input_ids'], b['attention_mask'], b['token_type_ids'], emb)
             h = out.last_hidden_state                                          # (B, L, H)
             logits = model.cls(h[:, slot])[:, cols.to(dev)]                    # (B, C) over the column's values only
             m = b['attention_mask'].unsqueeze(-1).to(h.dtype); emb = (h * m).sum(1) / m.sum(1)
         else:
             out = model(**b); logits, emb = out.logits, out.cell_embeddings
-        probs.append(logits.float().softmax(-1).cpu().numpy()); embs.append(emb.float().cpu().numpy())
+        return logits.float().softmax(-1).cpu().numpy(), emb.float().cpu().numpy()
+    rng = np.random.default_rng(seed)
+    probs, embs = [], []
+    for s in progress(range(0, len(enc), batch_size), desc='predict', unit='batch'):
+        batch_cells = [enc[i] for i in range(s, min(s + batch_size, len(enc)))]
+        p, e = run(batch_cells)
+        if views > 0:                                                      # test-time augmentation: the training-time gene dropout
+            p = np.mean([run([drop_genes(c, view_dropout, rng, tok.gene_type_offset) for c in batch_cells])[0] for _ in range(views)], 0)
+        probs.append(p); embs.append(e)
     return np.concatenate(probs), list(names), np.concatenate(embs)
 
 def cell_scores(y_true: Sequence, y_pred: Sequence) -> dict:
@@ -825,9 +916,9 @@ def cell_scores(y_true: Sequence, y_pred: Sequence) -> dict:
     return dict(accuracy=float(accuracy_score(y_true, y_pred)), macro_f1=float(f1_score(y_true, y_pred, average='macro')), n_cells=int(len(y_true)))
 
 def evaluate_cells(model: nn.Module, tok: GeneTokenizer, adata: ad.AnnData, label_key: str, mask: Optional[np.ndarray] = None,
-                   prefix: str = 'gtfm', batch_size: int = 64) -> dict:
+                   prefix: str = 'gtfm', batch_size: int = 64, **predict_kwargs) -> dict:
     "Predict every cell, write `obs[prefix + '_pred']`, `obs[prefix + '_prob']` and `obsm['X_' + prefix]`; score the `mask`ed cells."
-    probs, names, emb = predict_cells(model, tok, adata, label_key, batch_size)
+    probs, names, emb = predict_cells(model, tok, adata, label_key, batch_size, **predict_kwargs)
     adata.obs[f'{prefix}_pred'] = pd.Categorical(np.asarray(names)[probs.argmax(1)], categories=names)
     adata.obs[f'{prefix}_prob'] = probs.max(1); adata.obsm[f'X_{prefix}'] = emb
     m = np.ones(adata.n_obs, bool) if mask is None else np.asarray(mask)
