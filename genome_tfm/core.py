@@ -84,7 +84,7 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #d764b464
+# %% ../nbs/00_core.ipynb #290cb352
 def outside_inference_mode(fn):
     "Wrap `fn` to run with torch's inference mode off, so the tensors it makes can later take part in autograd."
     @functools.wraps(fn)
