@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """PBMC cell types: GeneBert (genome_tfm.cells, trained by genome_tfm.train) against logistic regression, same split.
 
-    python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert on whole cells, 3 seeds of <= 1000 steps (about 15 min, 1 thread)
+    python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert (whole cells, wide path), 3 seeds of <= 1000 steps (about 15 min, 1 thread)
+    python benchmarks/cells.py --classifier-input hidden --ensemble   # the same without the wide path (the previous setting)
     python benchmarks/cells.py --max-length 128 --value-encoding none --steps 200 --patience 0   # the earlier setting (top 127 genes)
     python benchmarks/cells.py --pretrain-steps 300                  # masked-LM pre-training first (PBMC train + celltypist)
     python benchmarks/cells.py --preset base --steps 2000 --batch-size 64 --lr 5e-4   # a GPU run
@@ -33,6 +34,7 @@ def parse(argv=None):
     ap.add_argument('--value-encoding', default='scale', help="continuous expression input: none, add or scale (task_args.value_encoding)")
     ap.add_argument('--class-weight', default='none', help="none or balanced (task_args.class_weight)")
     ap.add_argument('--label-smoothing', type=float, default=0.0)
+    ap.add_argument('--classifier-input', default='hidden+input', help="hidden, or hidden+input: a wide path over the pooled input embeddings (GeneBertConfig.classifier_input)")
     ap.add_argument('--dropout', type=float, default=None, help='hidden_dropout_prob of the model (default: the preset\'s, 0.1)')
     ap.add_argument('--weight-decay', type=float, default=0.01)
     ap.add_argument('--patience', type=int, default=8, help='early stopping: evaluations without a better validation accuracy (0: off)')
@@ -93,7 +95,7 @@ def main(argv=None):
         cfg = TrainConfig(task='cells', data='pbmc68k', model=a.preset, max_steps=a.steps, batch_size=a.batch_size, lr=a.lr,
                           warmup_steps=min(20, a.steps // 10), eval_every=a.eval_every, metric='eval_accuracy', greater_is_better=True,
                           out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=a.patience,
-                          model_args={} if a.dropout is None else dict(hidden_dropout_prob=a.dropout),
+                          model_args=dict(classifier_input=a.classifier_input, **({} if a.dropout is None else dict(hidden_dropout_prob=a.dropout))),
                           task_args=dict(label_key='bulk_labels', binning=a.binning, max_length=a.max_length or None,
                                          gene_dropout=a.gene_dropout, split_seed=a.split_seed, value_encoding=a.value_encoding,
                                          class_weight=a.class_weight, label_smoothing=a.label_smoothing))

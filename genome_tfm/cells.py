@@ -28,14 +28,14 @@ from .core import (GTFMError, ConfigError, packaged_file, get_logger, progress, 
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'PAD_ID', 'CLS_ID', 'MASK_ID', 'UNK_ID', 'BINNINGS', 'GENE_SELECTIONS', 'COUNT_EDGES',
-           'TOKENIZER_FILE', 'VALUE_ENCODINGS', 'CELL_DATASETS', 'CellDataError', 'pbmc68k_reduced',
-           'celltypist_sample', 'simulate_cells', 'iter_counts', 'CellTokens', 'GeneTokenizer', 'gene_stats',
-           'pad_cells', 'PhenotypeMLMCollator', 'GeneBertConfig', 'gene_bert_preset', 'GeneBertPreTrainedModel',
-           'GeneBertModel', 'attach_value_encoder', 'value_embeds', 'CellClassifierOutput', 'GeneBertForMaskedLM',
-           'GeneBertForCellClassification', 'reader_assignment', 'list_shards', 'IterableAnnDataset', 'CellBatches',
-           'CellTaskArgs', 'balanced_class_weights', 'load_cells', 'split_cells', 'drop_genes', 'build_cells',
-           'predict_cells', 'cell_scores', 'evaluate_cells', 'log1p_cp10k', 'logreg_baseline', 'prepare_cells',
-           'train_config', 'predict_file', 'gtfm_cells']
+           'TOKENIZER_FILE', 'VALUE_ENCODINGS', 'CLASSIFIER_INPUTS', 'CELL_DATASETS', 'CellDataError',
+           'pbmc68k_reduced', 'celltypist_sample', 'simulate_cells', 'iter_counts', 'CellTokens', 'GeneTokenizer',
+           'gene_stats', 'pad_cells', 'PhenotypeMLMCollator', 'GeneBertConfig', 'gene_bert_preset',
+           'GeneBertPreTrainedModel', 'GeneBertModel', 'attach_value_encoder', 'value_embeds', 'CellClassifierOutput',
+           'GeneBertForMaskedLM', 'GeneBertForCellClassification', 'reader_assignment', 'list_shards',
+           'IterableAnnDataset', 'CellBatches', 'CellTaskArgs', 'balanced_class_weights', 'load_cells', 'split_cells',
+           'drop_genes', 'build_cells', 'predict_cells', 'cell_scores', 'evaluate_cells', 'log1p_cp10k',
+           'logreg_baseline', 'prepare_cells', 'train_config', 'predict_file', 'gtfm_cells']
 
 # %% ../nbs/09_cells.ipynb #fa8a58be
 _log = get_logger("cells")
@@ -455,6 +455,7 @@ class PhenotypeMLMCollator:
 
 # %% ../nbs/09_cells.ipynb #697ae998
 VALUE_ENCODINGS = ('none', 'add', 'scale')
+CLASSIFIER_INPUTS = ('hidden', 'hidden+input')
 
 @strict
 class GeneBertConfig(GenomeBertConfig):
@@ -468,12 +469,15 @@ class GeneBertConfig(GenomeBertConfig):
     value_encoding: str = 'none'                  # continuous expression input: 'none', 'add' (MLP of the value) or 'scale'
     class_weights: list[float] | None = None      # classifier: per-class loss weights (None: all 1)
     label_smoothing: float | int = 0.0            # classifier: label smoothing of the cross-entropy
+    classifier_input: str = 'hidden'              # classifier reads the pooled encoder output ('hidden'), or also the pooled
+                                                  # input embeddings ('hidden+input': a linear 'wide' path beside the encoder)
 
     def _check(self):
         super()._check()
         if self.alibi: raise ConfigError("GeneBertConfig: alibi=True gives positions to genes, which have no order; use alibi=False")
         if self.value_encoding not in VALUE_ENCODINGS: raise ConfigError(f"GeneBertConfig: value_encoding={self.value_encoding!r}; expected one of {', '.join(VALUE_ENCODINGS)}")
         if not 0 <= self.label_smoothing < 1: raise ConfigError(f"GeneBertConfig: label_smoothing={self.label_smoothing} must be in [0, 1)")
+        if self.classifier_input not in CLASSIFIER_INPUTS: raise ConfigError(f"GeneBertConfig: classifier_input={self.classifier_input!r}; expected one of {', '.join(CLASSIFIER_INPUTS)}")
         if self.class_weights is not None and len(self.class_weights) != self.num_labels:
             raise ConfigError(f"GeneBertConfig: {len(self.class_weights)} class_weights for num_labels={self.num_labels}")
 
@@ -552,18 +556,22 @@ class GeneBertForCellClassification(GeneBertPreTrainedModel):
         self.num_labels = config.num_labels
         self.bert = GeneBertModel(config, add_pooling_layer=config.classifier_pooling == 'cls')
         self.dropout, self.classifier = classifier_layers(config)
+        if config.classifier_input == 'hidden+input': self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
         attach_value_encoder(self.bert, config)
         self.post_init()
 
     def embed(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None, token_type_ids: Optional[Tensor] = None,
               expression_values: Optional[Tensor] = None) -> Tensor:
-        "(B, L) cells -> (B, H) cell embeddings (the classifier's input)."
+        "(B, L) cells -> (B, H) cell embeddings (the classifier's input; (B, 2H) with classifier_input='hidden+input')."
         emb = value_embeds(self.bert, self.config, input_ids, token_type_ids, expression_values)
         out = self.bert(None if emb is not None else input_ids, attention_mask, token_type_ids, emb)
-        if self.config.classifier_pooling == 'cls': return out.pooler_output
-        h = out.last_hidden_state                                            # (B, L, H), zeros at padding
-        m = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).to(h.dtype).unsqueeze(-1)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+        m = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).to(out.last_hidden_state.dtype).unsqueeze(-1)
+        mean = lambda x: (x * m).sum(1) / m.sum(1).clamp(min=1)              # (B, L, H) -> (B, H) over the cell's tokens
+        pooled = out.pooler_output if self.config.classifier_pooling == 'cls' else mean(out.last_hidden_state)
+        if self.config.classifier_input == 'hidden': return pooled
+        e = self.bert.embeddings                                             # wide path: bin (+ value) + gene embedding per token
+        x = (emb if emb is not None else e.word_embeddings(input_ids)) + e.token_type_embeddings(token_type_ids)
+        return torch.cat([pooled, mean(x)], -1)
 
     def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
                 token_type_ids: Optional[Tensor] = None, labels: Optional[Tensor] = None, expression_values: Optional[Tensor] = None,
