@@ -33,6 +33,14 @@ def test_sidebar_lists_every_notebook():
     nbs = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb'))
     assert sorted(side) == nbs, f"nbs/sidebar.yml lists {sorted(side)}, notebooks are {nbs}"
 
+def test_notebook_cell_ids_unique():
+    "tools/run_nb.py stores outputs by cell id: two cells with one id would show one cell's output under the other."
+    import collections, json
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        ids = [c.get('id') for c in json.loads(nb.read_text())['cells']]
+        dup = [i for i, n in collections.Counter(ids).items() if n > 1]
+        assert not dup and None not in ids, f"{nb.name}: duplicate or missing cell ids {dup}"
+
 def _git(cwd, *args): return subprocess.run(['git', *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 @pytest.mark.xdist_group('heavy')
