@@ -401,6 +401,11 @@ def as_predict_fn(model, device=None, tokenizer=None) -> tuple[PredictFn, Option
         return tuple(lg.float().softmax(-1) for lg in (o.class_logits, o.phase_logits) + ((sig,) if sig is not None else ()))
     return fn, dev
 
+def _aligned(cfg: InferenceConfig, model) -> InferenceConfig:
+    "`cfg` with window starts on the patch grid of a fixed-patch model (align = patch size) unless an align is set."
+    mc = getattr(model, 'config', None)
+    return dataclasses.replace(cfg, align=int(mc.patch_size)) if cfg.align == 1 and getattr(mc, 'patch', None) == 'fixed' else cfg
+
 def _region_key(chrom: str, start: int, end: int, whole: bool) -> str:
     safe = re.sub(r'[^A-Za-z0-9._-]', '_', chrom)
     return safe if whole else f"{safe}_{start + 1}-{end}"
@@ -430,8 +435,7 @@ def annotate_genome(model, genome: Genome | str | Path, chroms: Optional[Sequenc
     "Gene models of every chromosome of `genome` (or `chroms`, or `regions` (chrom, start, end)); with `out_dir`, resumable per region."
     genome = genome if isinstance(genome, Genome) else open_genome(genome)
     cfg = dataclasses.replace(cfg or InferenceConfig(), **overrides)
-    mc = getattr(model, 'config', None)
-    if cfg.align == 1 and getattr(mc, 'patch', None) == 'fixed': cfg = dataclasses.replace(cfg, align=int(mc.patch_size))
+    cfg = _aligned(cfg, model)
     todo = _regions(genome, chroms, regions)
     fn, dev = as_predict_fn(model, device, tokenizer)
     settings = dict(config=config_to_dict(cfg), model=model_id)
@@ -739,8 +743,7 @@ def tune_decoder(model, genome: Genome, ref: Annotation, region: tuple, cfg: Inf
     from genome_tfm.evaluate import evaluate
     bad = [k for k in grid if k not in {f.name for f in dataclasses.fields(InferenceConfig)}]
     if bad: raise ConfigError(f"tune_decoder: {', '.join(bad)} not InferenceConfig fields")
-    mc = getattr(model, 'config', None)
-    if cfg.align == 1 and getattr(mc, 'patch', None) == 'fixed': cfg = dataclasses.replace(cfg, align=int(mc.patch_size))
+    cfg = _aligned(cfg, model)
     fn, dev = as_predict_fn(model, device)
     c, s, e = _regions(genome, None, [region])[0]
     ps, pe = max(0, s - cfg.margin) // cfg.align * cfg.align, min(genome.lengths[c], e + cfg.margin)

@@ -21,7 +21,7 @@ from fastcore.script import call_parse, Param
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
 from transformers.modeling_outputs import ModelOutput
-from .model import GenomeBertConfig, GenomeBertModel, GenomeBertPreTrainedModel, GenomeBertForMaskedLM, classifier_layers
+from .model import GenomeBertConfig, GenomeBertModel, GenomeBertPreTrainedModel, GenomeBertForMaskedLM, classifier_layers, masked_mean
 from .train import TrainConfig, TaskParts, MapBatches, register_task, fit, load_checkpoint, read_metrics
 from .core import (GTFMError, ConfigError, packaged_file, get_logger, progress, gtfm_home, atomic_write, config_from_dict,
                              config_to_dict, load_config, seed_everything)
@@ -565,13 +565,11 @@ class GeneBertForCellClassification(GeneBertPreTrainedModel):
         "(B, L) cells -> (B, H) cell embeddings (the classifier's input; (B, 2H) with classifier_input='hidden+input')."
         emb = value_embeds(self.bert, self.config, input_ids, token_type_ids, expression_values)
         out = self.bert(None if emb is not None else input_ids, attention_mask, token_type_ids, emb)
-        m = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).to(out.last_hidden_state.dtype).unsqueeze(-1)
-        mean = lambda x: (x * m).sum(1) / m.sum(1).clamp(min=1)              # (B, L, H) -> (B, H) over the cell's tokens
-        pooled = out.pooler_output if self.config.classifier_pooling == 'cls' else mean(out.last_hidden_state)
+        pooled = out.pooler_output if self.config.classifier_pooling == 'cls' else masked_mean(out.last_hidden_state, attention_mask)
         if self.config.classifier_input == 'hidden': return pooled
         e = self.bert.embeddings                                             # wide path: bin (+ value) + gene embedding per token
         x = (emb if emb is not None else e.word_embeddings(input_ids)) + e.token_type_embeddings(token_type_ids)
-        return torch.cat([pooled, mean(x)], -1)
+        return torch.cat([pooled, masked_mean(x, attention_mask)], -1)
 
     def forward(self, input_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
                 token_type_ids: Optional[Tensor] = None, labels: Optional[Tensor] = None, expression_values: Optional[Tensor] = None,
