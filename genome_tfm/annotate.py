@@ -777,9 +777,8 @@ def demo_table(results: dict, seconds: dict, mb: float) -> 'pd.DataFrame':
 def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', device=None) -> dict:
     "Train, annotate a validation slice, evaluate beside Augustus and the longest-ORF floor; write GFF3, report and JSON to `out_dir`."
     import shutil
-    from concurrent.futures import ThreadPoolExecutor
     from genome_tfm.data import load_dataset, TAIR10_CHROM
-    from genome_tfm.evaluate import run_augustus, longest_orf_genes, evaluate, write_report
+    from genome_tfm.evaluate import start_augustus, longest_orf_genes, evaluate, write_report
     from genome_tfm.train import load_checkpoint
     t_start, out = time.perf_counter(), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     for d in ('run', 'annotate'): shutil.rmtree(out/d, ignore_errors=True)   # a rerun starts over: a new model, a new annotation
@@ -787,9 +786,8 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     region = (TAIR10_CHROM, *cfg.eval_region); mb = (region[2] - region[1]) / 1e6
     print(f"gtfm_demo ({cfg.preset}): train on chr1:{cfg.train_region[0] + 1:,}-{cfg.train_region[1]:,}, "
           f"evaluate on chr1:{region[1] + 1:,}-{region[2]:,} ({mb:.2f} Mb) -> {out}")
-    pool, aug = ThreadPoolExecutor(1), None
-    if cfg.augustus and shutil.which('augustus'): aug = pool.submit(_timed, run_augustus, Genome(genome.path), region)
-    elif cfg.augustus: print("Augustus is not installed (apt-get install augustus augustus-data): it is left out of the comparison")
+    aug = start_augustus(genome, region) if cfg.augustus and shutil.which('augustus') else None   # runs beside the training
+    if cfg.augustus and aug is None: print("Augustus is not installed (apt-get install augustus augustus-data): it is left out of the comparison")
     data = demo_shards(cfg, genome, ref)
     ckpt, t_train = _timed(demo_train, cfg, data, out/'run')
     model, _, _ = load_checkpoint(ckpt, device=str(get_device(device)))
@@ -807,8 +805,7 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     orf, t_orf = _timed(longest_orf_genes, genome, region)
     preds, seconds = {'genome_tfm': pred, 'longest ORF': orf}, {'genome_tfm': t_ann, 'longest ORF': t_orf}
     if aug is not None:
-        (preds['Augustus'], seconds['Augustus']) = aug.result(); write_gff3(preds['Augustus'], out/'augustus.gff3', lengths)
-    pool.shutdown()
+        preds['Augustus'], seconds['Augustus'] = aug.result(), aug.seconds; write_gff3(preds['Augustus'], out/'augustus.gff3', lengths)
     results = {k: evaluate(genome, ref, v, region) for k, v in preds.items()}
     write_report(results, out/'report.html', f"gtfm_demo ({cfg.preset}): TAIR10 chr1:{region[1] + 1:,}-{region[2]:,}")
     table = demo_table(results, seconds, mb)

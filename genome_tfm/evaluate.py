@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_evaluation.ipynb #1293552b
 from __future__ import annotations
-import base64, bisect, dataclasses, html, io, json, os, shutil, subprocess, tempfile
+import base64, bisect, dataclasses, html, io, json, os, shutil, subprocess, tempfile, time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +20,9 @@ _log = get_logger('genome_tfm.evaluate')
 
 # %% auto #0
 __all__ = ['Region', 'LEVELS', 'parse_region', 'coding_genes', 'edge_masked', 'Score', 'cds_features', 'set_score', 'base_scores',
-           'error_breakdown', 'evaluate', 'score_table', 'ToolMissing', 'shift_annotation', 'run_augustus',
-           'run_prodigal', 'longest_orf_genes', 'plot_levels', 'write_report', 'eval_cli', 'gtfm_eval']
+           'error_breakdown', 'evaluate', 'score_table', 'ToolMissing', 'shift_annotation', 'AugustusJob',
+           'start_augustus', 'run_augustus', 'run_prodigal', 'longest_orf_genes', 'plot_levels', 'write_report',
+           'eval_cli', 'gtfm_eval']
 
 # %% ../nbs/08_evaluation.ipynb #ecb49e7b
 Region = tuple  # (chrom, start, end), 0-based half-open
@@ -179,19 +180,39 @@ def _region_fasta(genome: Genome, region: Region, d: Path) -> Path:
     p.write_text('>region\n' + '\n'.join(seq[i:i + 80] for i in range(0, len(seq), 80)) + '\n'); return p
 
 # %% ../nbs/08_evaluation.ipynb #aa2f9ccd
+class AugustusJob:
+    "A running Augustus process (see `start_augustus`): `result()` waits and returns its gene models; `seconds` is its wall time."
+    def __init__(self, genome: Genome, region: Region, cmd: list, fasta_arg: int = -1):
+        import threading
+        self.region, self.dir = region, tempfile.TemporaryDirectory()
+        cmd = list(cmd); cmd[fasta_arg] = str(_region_fasta(genome, region, self.dir.name)); self.cmd = cmd
+        _log.info(f"augustus on {region[0]}:{region[1] + 1:,}-{region[2]:,} ({(region[2] - region[1]) / 1e6:.2f} Mb; about 1 CPU-minute per Mb)")
+        # The process is spawned here, in the caller's thread; only the wait runs in a thread. Spawning it from a worker thread
+        # while the main thread trained (torch freeing and mapping memory) once failed in CI with EFAULT from execve.
+        self.t0 = time.perf_counter(); self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._out = None; self._thread = threading.Thread(target=self._wait, daemon=True); self._thread.start()
+    def _wait(self): self._out = self.proc.communicate(); self.seconds = time.perf_counter() - self.t0
+    def result(self) -> Annotation:
+        self._thread.join()
+        try:
+            out, err = self._out
+            if self.proc.returncode: raise GTFMError(f"augustus failed ({' '.join(self.cmd[1:4])}): {err.strip()[-500:]}")
+            (Path(self.dir.name)/'aug.gff3').write_text(out)
+            ann = Annotation.read(Path(self.dir.name)/'aug.gff3', {'region': self.region[2] - self.region[1]})
+        finally: self.dir.cleanup()
+        return shift_annotation(ann, self.region[0], self.region[1])
+
+def start_augustus(genome: Genome, region: Region, species: str = 'arabidopsis', utr: bool = False,
+                   softmasking: bool = False, extra: Sequence[str] = ()) -> AugustusJob:
+    "Start Augustus on `region` in the background (DESIGN.md flags by default: --UTR=off --softmasking=0); `.result()` gives the genes."
+    exe = _need('augustus', 'augustus augustus-data')
+    return AugustusJob(genome, region, [exe, f'--species={species}', f"--UTR={'on' if utr else 'off'}", f'--softmasking={int(softmasking)}',
+                                        '--gff3=on', *extra, 'FASTA'])
+
 def run_augustus(genome: Genome, region: Region, species: str = 'arabidopsis', utr: bool = False,
                  softmasking: bool = False, extra: Sequence[str] = ()) -> Annotation:
     "Augustus gene predictions on `region` (DESIGN.md flags by default: --UTR=off --softmasking=0), in genome coordinates."
-    exe = _need('augustus', 'augustus augustus-data')
-    with tempfile.TemporaryDirectory() as d:
-        fa = _region_fasta(genome, region, d)
-        cmd = [exe, f'--species={species}', f"--UTR={'on' if utr else 'off'}", f'--softmasking={int(softmasking)}', '--gff3=on', *extra, str(fa)]
-        _log.info(f"augustus on {region[0]}:{region[1] + 1:,}-{region[2]:,} ({(region[2] - region[1]) / 1e6:.2f} Mb; about 1 CPU-minute per Mb)")
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode: raise GTFMError(f"augustus failed ({' '.join(cmd[1:4])}): {r.stderr.strip()[-500:]}")
-        (Path(d)/'aug.gff3').write_text(r.stdout)
-        ann = Annotation.read(Path(d)/'aug.gff3', {'region': region[2] - region[1]})
-    return shift_annotation(ann, region[0], region[1])
+    return start_augustus(genome, region, species, utr, softmasking, extra).result()
 
 def run_prodigal(genome: Genome, region: Region, mode: str = 'meta') -> Annotation:
     "Prodigal gene predictions (single-exon CDS, stop codon included) on `region`; mode 'meta' or 'single' (>= 20 kb)."
