@@ -4,6 +4,7 @@
     python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert (whole cells, wide path), 3 seeds of <= 1000 steps (about 15 min, 1 thread)
     python benchmarks/cells.py --classifier-input hidden --ensemble   # the same without the wide path (the previous setting)
     python benchmarks/cells.py --max-length 128 --value-encoding none --steps 200 --patience 0   # the earlier setting (top 127 genes)
+    python benchmarks/cells.py --split-seeds 0,1,2,3,4 --seeds 0 --out benchmarks/results/cells-cpu-splits.json   # 5 splits
     python benchmarks/cells.py --pretrain-steps 300                  # masked-LM pre-training first (PBMC train + celltypist)
     python benchmarks/cells.py --preset base --steps 2000 --batch-size 64 --lr 5e-4   # a GPU run
 
@@ -13,6 +14,8 @@ cells and are scored on the same 140 test cells: accuracy and macro-F1. GeneBert
 accuracy on all 70 validation cells; the baseline is scikit-learn's LogisticRegression (C=1) on log1p counts per 10k
 of all genes. Both are also scored on the validation cells (`valid`), the only scores used to choose settings.
 --ensemble adds the mean probabilities of the seeds' models as one more model, reported apart from the single ones.
+Also reported: GeneBert minus the baseline on the test cells with 95% paired-bootstrap intervals and McNemar's exact
+test (cells.paired_difference), since one test cell is 0.7 points of accuracy.
 Writes benchmarks/results/cells-DEVICE.json (device, versions, date, scores, train time, configuration).
 """
 import argparse, dataclasses, datetime, json, os, platform, sys, tempfile, time
@@ -33,7 +36,7 @@ def parse(argv=None):
     ap.add_argument('--gene-dropout', type=float, default=0.3, help='share of gene tokens dropped per training cell')
     ap.add_argument('--value-encoding', default='scale', help="continuous expression input: none, add or scale (task_args.value_encoding)")
     ap.add_argument('--class-weight', default='none', help="none or balanced (task_args.class_weight)")
-    ap.add_argument('--label-smoothing', type=float, default=0.0)
+    ap.add_argument('--label-smoothing', type=float, default=0.0, help='cross-entropy label smoothing (0.1 won the CV of benchmarks/cells_cv.py but lost on the test cells: history/)')
     ap.add_argument('--classifier-input', default='hidden+input', help="hidden, or hidden+input: a wide path over the pooled input embeddings (GeneBertConfig.classifier_input)")
     ap.add_argument('--dropout', type=float, default=None, help='hidden_dropout_prob of the model (default: the preset\'s, 0.1)')
     ap.add_argument('--weight-decay', type=float, default=0.01)
@@ -45,6 +48,7 @@ def parse(argv=None):
                     help='first pre-train a masked LM (expression only) on the training cells + the unlabelled celltypist sample')
     ap.add_argument('--seeds', default='0,1,2', help='training seeds, comma-separated (the split stays --split-seed)')
     ap.add_argument('--split-seed', type=int, default=0)
+    ap.add_argument('--split-seeds', default=None, help='several splits, comma-separated (e.g. 0,1,2,3,4): each split scored apart, then their mean and spread')
     ap.add_argument('--threads', type=int, default=1, help='CPU threads (1: steadier on a shared machine)')
     ap.add_argument('--device-name', default=None, help='tag of the output file (default cpu or the GPU model)')
     ap.add_argument('--out', default=None, help='default benchmarks/results/cells-DEVICE.json')
@@ -76,28 +80,23 @@ def pretrain_h5ad(pbmc, split, d: Path) -> Path:
     return path
 
 
-def main(argv=None):
-    a = parse(argv)
-    import torch
-    if not torch.cuda.is_available(): torch.set_num_threads(a.threads)
-    os.environ.setdefault('GTFM_PROGRESS', '0')
+def run_split(a, pbmc, split_seed: int) -> dict:
+    "Both models on one split: GeneBert for each training seed (+ their ensemble), logistic regression, paired differences."
+    import numpy as np, torch
     from genome_tfm import cells
     from genome_tfm.train import TrainConfig, fit, load_checkpoint, read_metrics
-    import importlib.metadata as md
-    device, tag = device_info()
-    pbmc = cells.pbmc68k_reduced()
-    split = cells.split_cells(pbmc.obs.bulk_labels, seed=a.split_seed)
+    split = cells.split_cells(pbmc.obs.bulk_labels, seed=split_seed)
     t0 = time.perf_counter(); base = cells.logreg_baseline(pbmc, 'bulk_labels', split); base_s = time.perf_counter() - t0
     base_valid = {k: v for k, v in cells.cell_scores(pbmc.obs.bulk_labels[split == 'valid'], pbmc.obs.logreg_pred[split == 'valid']).items() if k != 'n_cells'}
     runs, probs = [], []
     for seed in [int(s) for s in a.seeds.split(',')]:
-        out = Path(tempfile.mkdtemp())/f'pbmc-{seed}'
+        out = Path(tempfile.mkdtemp())/f'pbmc-{split_seed}-{seed}'
         cfg = TrainConfig(task='cells', data='pbmc68k', model=a.preset, max_steps=a.steps, batch_size=a.batch_size, lr=a.lr,
                           warmup_steps=min(20, a.steps // 10), eval_every=a.eval_every, metric='eval_accuracy', greater_is_better=True,
                           out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=a.patience,
                           model_args=dict(classifier_input=a.classifier_input, **({} if a.dropout is None else dict(hidden_dropout_prob=a.dropout))),
                           task_args=dict(label_key='bulk_labels', binning=a.binning, max_length=a.max_length or None,
-                                         gene_dropout=a.gene_dropout, split_seed=a.split_seed, value_encoding=a.value_encoding,
+                                         gene_dropout=a.gene_dropout, split_seed=split_seed, value_encoding=a.value_encoding,
                                          class_weight=a.class_weight, label_smoothing=a.label_smoothing))
         t0 = time.perf_counter()
         if a.pretrain_steps:
@@ -115,33 +114,69 @@ def main(argv=None):
                          train_seconds=round(secs, 1), best_checkpoint=best.name,
                          parameters=sum(p.numel() for p in model.parameters()),
                          valid_accuracy=[(r['step'], round(r['eval_accuracy'], 4)) for r in read_metrics(out) if 'eval_accuracy' in r]))
-        print(f"seed {seed}: GeneBert accuracy {sc['accuracy']:.3f} macro-F1 {sc['macro_f1']:.3f} ({secs:.0f} s)")
+        print(f"split {split_seed} seed {seed}: GeneBert accuracy {sc['accuracy']:.3f} macro-F1 {sc['macro_f1']:.3f} ({secs:.0f} s)", flush=True)
     mean = lambda k: sum(r[k] for r in runs) / len(runs)
     gb = dict(accuracy=mean('accuracy'), macro_f1=mean('macro_f1'), train_seconds=mean('train_seconds'),
               valid=dict(accuracy=sum(r['valid']['accuracy'] for r in runs) / len(runs), macro_f1=sum(r['valid']['macro_f1'] for r in runs) / len(runs)),
               runs=runs)
+    y, names, test = pbmc.obs.bulk_labels.astype(str).to_numpy(), probs[0][1], split == 'test'
+    lr_test = pbmc.obs.logreg_pred.astype(str).to_numpy()[test]
+    seed_preds = [np.asarray(names)[q.argmax(1)][test] for q, _ in probs]
+    gb['vs_logistic_regression'] = cells.paired_difference(y[test], seed_preds, lr_test)   # mean of the seeds minus LR, paired bootstrap
     if a.ensemble:                                                      # one more model: the mean of the seeds' probabilities
-        import numpy as np
-        names = probs[0][1]; p = np.mean([q for q, _ in probs], 0); pred = np.asarray(names)[p.argmax(1)]
-        y = pbmc.obs.bulk_labels.astype(str).to_numpy()
-        gb['ensemble'] = dict(seeds=[r['seed'] for r in runs], **cells.cell_scores(y[split == 'test'], pred[split == 'test']),
+        p = np.mean([q for q, _ in probs], 0); pred = np.asarray(names)[p.argmax(1)]
+        gb['ensemble'] = dict(seeds=[r['seed'] for r in runs], **cells.cell_scores(y[test], pred[test]),
                               valid={k: v for k, v in cells.cell_scores(y[split == 'valid'], pred[split == 'valid']).items() if k != 'n_cells'})
+        gb['ensemble']['vs_logistic_regression'] = cells.paired_difference(y[test], pred[test], lr_test)
+    return dict(split_seed=split_seed, split={k: int((split == k).sum()) for k in ('train', 'valid', 'test')},
+                gene_bert=gb, logistic_regression=dict(**base, valid=base_valid, train_seconds=round(base_s, 2)),
+                _pairs=(y[test], seed_preds, lr_test))
+
+
+def main(argv=None):
+    a = parse(argv)
+    import numpy as np, torch
+    if not torch.cuda.is_available(): torch.set_num_threads(a.threads)
+    os.environ.setdefault('GTFM_PROGRESS', '0')
+    from genome_tfm import cells
+    import importlib.metadata as md
+    device, tag = device_info()
+    pbmc = cells.pbmc68k_reduced()
+    splits = [run_split(a, pbmc, int(s)) for s in str(a.split_seeds if a.split_seeds is not None else a.split_seed).split(',')]
+    pairs = [r.pop('_pairs') for r in splits]
     res = dict(benchmark='cells', device=device, device_tag=tag, date=datetime.datetime.now().isoformat(timespec='seconds'),
                versions={p: md.version(p) for p in ('torch', 'transformers', 'scikit-learn', 'scanpy', 'anndata', 'genome_tfm')},
                python=platform.python_version(), torch_threads=torch.get_num_threads(),
                load_avg_1_5_15min=list(os.getloadavg()),
                note='shared machine (2 cores, several jobs); accuracy figures do not depend on the load, times do',
                data=dict(name='scanpy pbmc68k_reduced', cells=pbmc.n_obs, genes=pbmc.n_vars, label='bulk_labels',
-                         split={k: int((split == k).sum()) for k in ('train', 'valid', 'test')}, split_seed=a.split_seed),
-               config=vars(a),
-               results={'gene_bert': gb, 'logistic_regression': dict(**base, valid=base_valid, train_seconds=round(base_s, 2))},
-               ratios=dict(accuracy=mean('accuracy') / base['accuracy'], macro_f1=mean('macro_f1') / base['macro_f1']))
+                         split=splits[0]['split'], split_seed=splits[0]['split_seed']),
+               config=vars(a))
+    if len(splits) == 1:                                                # one split: the file's layout as before
+        r = splits[0]; res['results'] = {'gene_bert': r['gene_bert'], 'logistic_regression': r['logistic_regression']}
+    else:                                                               # several splits: each, and their mean and spread
+        m = lambda xs: dict(mean=float(np.mean(xs)), sd=float(np.std(xs, ddof=1)), values=[float(x) for x in xs])
+        res['data']['split_seeds'] = [r['split_seed'] for r in splits]
+        res['splits'] = splits
+        pooled = cells.paired_difference(np.concatenate([p[0] for p in pairs]), [np.concatenate([p[1][i] for p in pairs]) for i in range(len(pairs[0][1]))],
+                                         np.concatenate([p[2] for p in pairs]))
+        res['results'] = {'gene_bert': {k: m([r['gene_bert'][k] for r in splits]) for k in ('accuracy', 'macro_f1')},
+                          'logistic_regression': {k: m([r['logistic_regression'][k] for r in splits]) for k in ('accuracy', 'macro_f1')}}
+        res['results']['gene_bert']['vs_logistic_regression_pooled'] = {**pooled, 'note': 'test cells of all splits pooled (a cell can be in several splits\' test sets)'}
+        res['results']['gene_bert']['train_seconds'] = float(np.mean([r['gene_bert']['train_seconds'] for r in splits]))
+    gbm = lambda k: res['results']['gene_bert'][k] if len(splits) == 1 else res['results']['gene_bert'][k]['mean']
+    lrm = lambda k: res['results']['logistic_regression'][k] if len(splits) == 1 else res['results']['logistic_regression'][k]['mean']
+    res['ratios'] = dict(accuracy=gbm('accuracy') / lrm('accuracy'), macro_f1=gbm('macro_f1') / lrm('macro_f1'))
     out = Path(a.out or ROOT/'benchmarks'/'results'/f"cells-{a.device_name or tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1) + '\n')
-    print(f"{'model':<22}{'accuracy':>10}{'macro-F1':>10}{'train s':>10}")
-    print(f"{'GeneBert (' + a.preset + ')':<22}{mean('accuracy'):>10.3f}{mean('macro_f1'):>10.3f}{mean('train_seconds'):>10.0f}")
-    if a.ensemble: print(f"{'ensemble of ' + str(len(runs)) + ' seeds':<22}{gb['ensemble']['accuracy']:>10.3f}{gb['ensemble']['macro_f1']:>10.3f}")
-    print(f"{'logistic regression':<22}{base['accuracy']:>10.3f}{base['macro_f1']:>10.3f}{base_s:>10.1f}")
+    print(f"{'model':<22}{'accuracy':>10}{'macro-F1':>10}   (test cells; mean over {len(splits)} split(s) x {len(a.seeds.split(','))} seed(s))")
+    print(f"{'GeneBert (' + a.preset + ')':<22}{gbm('accuracy'):>10.3f}{gbm('macro_f1'):>10.3f}")
+    if a.ensemble and len(splits) == 1: print(f"{'ensemble of seeds':<22}{splits[0]['gene_bert']['ensemble']['accuracy']:>10.3f}{splits[0]['gene_bert']['ensemble']['macro_f1']:>10.3f}")
+    print(f"{'logistic regression':<22}{lrm('accuracy'):>10.3f}{lrm('macro_f1'):>10.3f}")
+    d = splits[0]['gene_bert']['vs_logistic_regression'] if len(splits) == 1 else res['results']['gene_bert']['vs_logistic_regression_pooled']
+    print(f"GeneBert minus logistic regression (95% paired bootstrap over {d['n_cells']} test cells): "
+          f"accuracy {d['accuracy_diff']:+.3f} [{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], "
+          f"macro-F1 {d['macro_f1_diff']:+.3f} [{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
     print(f"wrote {out}")
     return res
 

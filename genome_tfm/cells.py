@@ -35,7 +35,7 @@ __all__ = ['SPECIAL_TOKENS', 'PAD_ID', 'CLS_ID', 'MASK_ID', 'UNK_ID', 'BINNINGS'
            'GeneBertForMaskedLM', 'GeneBertForCellClassification', 'reader_assignment', 'list_shards',
            'IterableAnnDataset', 'CellBatches', 'CellTaskArgs', 'balanced_class_weights', 'load_cells', 'split_cells',
            'drop_genes', 'build_cells', 'predict_cells', 'cell_scores', 'evaluate_cells', 'log1p_cp10k',
-           'logreg_baseline', 'prepare_cells', 'train_config', 'predict_file', 'gtfm_cells']
+           'logreg_baseline', 'paired_difference', 'prepare_cells', 'train_config', 'predict_file', 'gtfm_cells']
 
 # %% ../nbs/09_cells.ipynb #fa8a58be
 _log = get_logger("cells")
@@ -945,6 +945,37 @@ def logreg_baseline(adata: ad.AnnData, label_key: str, split: Sequence[str], pre
     clf = LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(X[split == 'train'], y[split == 'train'])
     adata.obs[f'{prefix}_pred'] = pd.Categorical(clf.predict(X), categories=list(clf.classes_))
     return cell_scores(y[split == 'test'], adata.obs[f'{prefix}_pred'][split == 'test'])
+
+# %% ../nbs/09_cells.ipynb #f81aaf26
+def paired_difference(y_true: Sequence, preds_a, pred_b: Sequence, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Model A minus model B on the same cells: accuracy and macro-F1 differences with 95% paired-bootstrap intervals
+    (cells resampled, both models scored on the same resample), and the exact McNemar p-value of the accuracies.
+    `preds_a` is one prediction array or a list of them (several seeds): A's score is then their mean."""
+    from scipy.stats import binomtest
+    y = np.asarray(y_true).astype(str)
+    A = [np.asarray(p).astype(str) for p in (preds_a if isinstance(preds_a, (list, tuple)) else [preds_a])]
+    b = np.asarray(pred_b).astype(str)
+    if any(len(p) != len(y) for p in A) or len(b) != len(y): raise GTFMError(f"paired_difference: {len(y)} labels but predictions of {sorted({len(p) for p in A + [b]})} cells")
+    labels = np.unique(np.concatenate([y, b, *A])); code = {v: i for i, v in enumerate(labels)}
+    yi, bi = np.array([code[v] for v in y]), np.array([code[v] for v in b]); Ai = [np.array([code[v] for v in p]) for p in A]
+    K = len(labels)
+    def f1(t, p):                                                        # scikit-learn's macro-F1 (labels: those in t or p), in numpy
+        tp = np.bincount(t[t == p], minlength=K); nt, npred = np.bincount(t, minlength=K), np.bincount(p, minlength=K)
+        return (2 * tp / np.maximum(nt + npred, 1))[(nt + npred) > 0].mean()
+    def stats(idx):
+        t = yi[idx]
+        return (np.mean([(p[idx] == t).mean() for p in Ai]) - (bi[idx] == t).mean(), np.mean([f1(t, p[idx]) for p in Ai]) - f1(t, bi[idx]))
+    d_acc, d_f1 = stats(np.arange(len(y)))
+    rng = np.random.default_rng(seed)
+    boot = np.array([stats(rng.integers(0, len(y), len(y))) for _ in range(n_boot)])   # (n_boot, 2)
+    lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
+    ca, cb = (Ai[0] == yi), (bi == yi)                                     # McNemar: the cells exactly one model gets right
+    n01, n10 = int((~ca & cb).sum()), int((ca & ~cb).sum())
+    p = binomtest(n10, n01 + n10, 0.5).pvalue if n01 + n10 else 1.0
+    return dict(accuracy_diff=float(d_acc), accuracy_ci95=[float(lo[0]), float(hi[0])], macro_f1_diff=float(d_f1),
+                macro_f1_ci95=[float(lo[1]), float(hi[1])], mcnemar_p=float(p), only_a_right=n10, only_b_right=n01,
+                n_cells=int(len(y)), n_boot=n_boot, models_a=len(Ai))
+
 
 # %% ../nbs/09_cells.ipynb #87f77805
 def prepare_cells(adata: ad.AnnData, out_dir: Union[str, Path], label_key: Optional[str] = None, shard_size: int = 10_000,
