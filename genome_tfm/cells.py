@@ -956,9 +956,8 @@ def paired_difference(y_true: Sequence, preds_a, pred_b: Sequence, n_boot: int =
     A = [np.asarray(p).astype(str) for p in (preds_a if isinstance(preds_a, (list, tuple)) else [preds_a])]
     b = np.asarray(pred_b).astype(str)
     if any(len(p) != len(y) for p in A) or len(b) != len(y): raise GTFMError(f"paired_difference: {len(y)} labels but predictions of {sorted({len(p) for p in A + [b]})} cells")
-    labels = np.unique(np.concatenate([y, b, *A])); code = {v: i for i, v in enumerate(labels)}
-    yi, bi = np.array([code[v] for v in y]), np.array([code[v] for v in b]); Ai = [np.array([code[v] for v in p]) for p in A]
-    K = len(labels)
+    labels = np.unique(np.concatenate([y, b, *A])); K = len(labels)
+    yi, bi, *Ai = (np.searchsorted(labels, v) for v in (y, b, *A))      # label codes 0..K-1
     def f1(t, p):                                                        # scikit-learn's macro-F1 (labels: those in t or p), in numpy
         tp = np.bincount(t[t == p], minlength=K); nt, npred = np.bincount(t, minlength=K), np.bincount(p, minlength=K)
         return (2 * tp / np.maximum(nt + npred, 1))[(nt + npred) > 0].mean()

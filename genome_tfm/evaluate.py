@@ -182,15 +182,13 @@ def _region_fasta(genome: Genome, region: Region, d: Path) -> Path:
 # %% ../nbs/08_evaluation.ipynb #aa2f9ccd
 class AugustusJob:
     "A running Augustus process (see `start_augustus`): `result()` waits and returns its gene models; `seconds` is its wall time."
-    def __init__(self, genome: Genome, region: Region, cmd: list, fasta_arg: int = -1):
+    def __init__(self, cmd: list, region: Region, tmp: tempfile.TemporaryDirectory):
         import threading
-        self.region, self.dir = region, tempfile.TemporaryDirectory()
-        cmd = list(cmd); cmd[fasta_arg] = str(_region_fasta(genome, region, self.dir.name)); self.cmd = cmd
-        _log.info(f"augustus on {region[0]}:{region[1] + 1:,}-{region[2]:,} ({(region[2] - region[1]) / 1e6:.2f} Mb; about 1 CPU-minute per Mb)")
+        self.cmd, self.region, self.dir = cmd, region, tmp
         # The process is spawned here, in the caller's thread; only the wait runs in a thread. Spawning it from a worker thread
         # while the main thread trained (torch freeing and mapping memory) once failed in CI with EFAULT from execve.
         self.t0 = time.perf_counter(); self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self._out = None; self._thread = threading.Thread(target=self._wait, daemon=True); self._thread.start()
+        self._thread = threading.Thread(target=self._wait, daemon=True); self._thread.start()
     def _wait(self): self._out = self.proc.communicate(); self.seconds = time.perf_counter() - self.t0
     def result(self) -> Annotation:
         self._thread.join()
@@ -206,8 +204,10 @@ def start_augustus(genome: Genome, region: Region, species: str = 'arabidopsis',
                    softmasking: bool = False, extra: Sequence[str] = ()) -> AugustusJob:
     "Start Augustus on `region` in the background (DESIGN.md flags by default: --UTR=off --softmasking=0); `.result()` gives the genes."
     exe = _need('augustus', 'augustus augustus-data')
-    return AugustusJob(genome, region, [exe, f'--species={species}', f"--UTR={'on' if utr else 'off'}", f'--softmasking={int(softmasking)}',
-                                        '--gff3=on', *extra, 'FASTA'])
+    tmp = tempfile.TemporaryDirectory(); fa = _region_fasta(genome, region, tmp.name)
+    _log.info(f"augustus on {region[0]}:{region[1] + 1:,}-{region[2]:,} ({(region[2] - region[1]) / 1e6:.2f} Mb; about 1 CPU-minute per Mb)")
+    cmd = [exe, f'--species={species}', f"--UTR={'on' if utr else 'off'}", f'--softmasking={int(softmasking)}', '--gff3=on', *extra, str(fa)]
+    return AugustusJob(cmd, region, tmp)
 
 def run_augustus(genome: Genome, region: Region, species: str = 'arabidopsis', utr: bool = False,
                  softmasking: bool = False, extra: Sequence[str] = ()) -> Annotation:
