@@ -40,6 +40,7 @@ def parse(argv=None):
     ap.add_argument('--classifier-input', default='hidden+input', help="hidden, or hidden+input: a wide path over the pooled input embeddings (GeneBertConfig.classifier_input)")
     ap.add_argument('--dropout', type=float, default=None, help='hidden_dropout_prob of the model (default: the preset\'s, 0.1)')
     ap.add_argument('--weight-decay', type=float, default=0.01)
+    ap.add_argument('--ema-decay', type=float, default=0.0, help='exponential moving average of the weights for evaluation and checkpoints (TrainConfig.ema_decay; 0: off)')
     ap.add_argument('--patience', type=int, default=8, help='early stopping: evaluations without a better validation accuracy (0: off)')
     ap.add_argument('--views', type=int, default=0, help='test-time views with --gene-dropout of the genes dropped, averaged (0: whole cells only)')
     ap.add_argument('--ensemble', action='store_true', help='also score the mean probabilities of the seeds\' models (reported apart from single models)')
@@ -93,7 +94,7 @@ def run_split(a, pbmc, split_seed: int) -> dict:
         out = Path(tempfile.mkdtemp())/f'pbmc-{split_seed}-{seed}'
         cfg = TrainConfig(task='cells', data='pbmc68k', model=a.preset, max_steps=a.steps, batch_size=a.batch_size, lr=a.lr,
                           warmup_steps=min(20, a.steps // 10), eval_every=a.eval_every, metric='eval_accuracy', greater_is_better=True,
-                          out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=a.patience,
+                          out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=a.patience, ema_decay=a.ema_decay,
                           model_args=dict(classifier_input=a.classifier_input, **({} if a.dropout is None else dict(hidden_dropout_prob=a.dropout))),
                           task_args=dict(label_key='bulk_labels', binning=a.binning, max_length=a.max_length or None,
                                          gene_dropout=a.gene_dropout, split_seed=split_seed, value_encoding=a.value_encoding,

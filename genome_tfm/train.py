@@ -5,7 +5,7 @@
 # %% ../nbs/06_training.ipynb #d518a461
 from __future__ import annotations
 import dataclasses, importlib, json, math, os, queue, random, shutil, signal, socket, sys, threading, time, warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -21,14 +21,14 @@ from .core import (GTFMError, ConfigError, gtfm_home, seed_everything, atomic_wr
                              config_from_dict, save_config, load_config, get_logger, progress, Timer)
 
 # %% auto #0
-__all__ = ['TASKS', 'CKPT_PREFIX', 'PRESET_DIR', 'TrainConfig', 'lr_factor', 'make_scheduler', 'param_groups', 'make_optimizer',
-           'MapBatches', 'ShardBatches', 'MixBatches', 'endless', 'Prefetch', 'TaskParts', 'register_task', 'get_task',
-           'ToyConfig', 'ToyOutput', 'ToyRegressor', 'toy_data', 'build_toy', 'rng_state', 'set_rng_state',
-           'list_checkpoints', 'UnsafeCheckpointError', 'save_tokenizer_dir', 'load_tokenizer_dir', 'model_class_of',
-           'load_checkpoint', 'NonFiniteLossError', 'peak_flops', 'resolve_precision', 'make_accelerator', 'Trainer',
-           'load_weights', 'fit', 'read_metrics', 'resolve_shards', 'shard_batches', 'build_tokenizer', 'mlm_batch',
-           'bert_config', 'build_mlm', 'build_gene_structure', 'build_classify', 'build_seq2seq', 'preset_path',
-           'parse_overrides', 'config_from_args', 'gtfm_pretrain', 'gtfm_finetune']
+__all__ = ['TASKS', 'CKPT_PREFIX', 'TRAIN_WEIGHTS', 'PRESET_DIR', 'TrainConfig', 'lr_factor', 'make_scheduler', 'param_groups',
+           'make_optimizer', 'MapBatches', 'ShardBatches', 'MixBatches', 'endless', 'Prefetch', 'TaskParts',
+           'register_task', 'get_task', 'ToyConfig', 'ToyOutput', 'ToyRegressor', 'toy_data', 'build_toy', 'rng_state',
+           'set_rng_state', 'list_checkpoints', 'UnsafeCheckpointError', 'save_tokenizer_dir', 'load_tokenizer_dir',
+           'model_class_of', 'load_checkpoint', 'WeightEMA', 'NonFiniteLossError', 'peak_flops', 'resolve_precision',
+           'make_accelerator', 'Trainer', 'load_weights', 'fit', 'read_metrics', 'resolve_shards', 'shard_batches',
+           'build_tokenizer', 'mlm_batch', 'bert_config', 'build_mlm', 'build_gene_structure', 'build_classify',
+           'build_seq2seq', 'preset_path', 'parse_overrides', 'config_from_args', 'gtfm_pretrain', 'gtfm_finetune']
 
 # %% ../nbs/06_training.ipynb #f08bd999
 _log = get_logger('train')
@@ -58,6 +58,7 @@ class TrainConfig:
     betas: tuple = (0.9, 0.98)
     eps: float = 1e-6
     max_grad_norm: float = 1.0           # 0: no clipping
+    ema_decay: float = 0.0               # keep an exponential moving average of the weights (e.g. 0.99): evaluation and the checkpoints' model.safetensors use it (0: off)
     precision: str = 'auto'              # 'auto' (bf16 on CUDA, fp32 on CPU) | 'fp32' | 'bf16' | 'fp16'
     gradient_checkpointing: bool = False
     nonfinite: str = 'stop'              # 'stop' | 'skip' (skip the optimizer step; stop after max_skips in a row)
@@ -87,6 +88,7 @@ class TrainConfig:
         if self.nonfinite not in ('stop', 'skip'): raise ConfigError(f"nonfinite {self.nonfinite!r}; expected 'stop' or 'skip'")
         for k in ('max_steps', 'batch_size', 'grad_accum'):
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise ConfigError(f"{k} must be a positive int, got {getattr(self, k)!r}")
+        if not 0.0 <= self.ema_decay < 1.0: raise ConfigError(f"ema_decay={self.ema_decay!r}; expected 0 (off) <= ema_decay < 1, e.g. 0.99")
         if self.warmup_steps < 0 or self.warmup_steps > self.max_steps: raise ConfigError(f"warmup_steps={self.warmup_steps}; expected 0 <= warmup_steps <= max_steps={self.max_steps}")
         self.betas = tuple(self.betas)
 
@@ -397,6 +399,44 @@ def load_checkpoint(path: str | Path, device: str | torch.device = 'cpu') -> tup
     tok = load_tokenizer_dir(st['tokenizer_class'], p/'tokenizer') if st.get('tokenizer_class') and (p/'tokenizer').is_dir() else None
     return model, tok, load_config(TrainConfig, p/'train_config.yaml')
 
+# %% ../nbs/06_training.ipynb #b0f4b217
+TRAIN_WEIGHTS = 'train_weights.pt'      # the raw weights of a checkpoint whose model.safetensors holds the average
+
+class WeightEMA:
+    "Exponential moving average of a model's trainable parameters (float32 copies on the parameters' device)."
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.names = [n for n, p in _unwrap(model).named_parameters() if p.requires_grad]
+        self.shadow = [p.detach().float().clone() for p in self._params(model)]
+
+    def _params(self, model: nn.Module) -> list[Tensor]:
+        ps = dict(_unwrap(model).named_parameters())
+        return [ps[n] for n in self.names]
+
+    def rate(self, step: int) -> float:
+        "The decay used after optimizer step `step` (1-based): ramps up to `decay`."
+        return min(self.decay, (1 + step) / (10 + step))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int):
+        "shadow <- rate * shadow + (1 - rate) * weights, after optimizer step `step`."
+        torch._foreach_lerp_(self.shadow, [p.detach().float() for p in self._params(model)], 1.0 - self.rate(step))
+
+    @contextmanager
+    def swapped(self, model: nn.Module):
+        "Inside the block the model holds the averaged weights; its own come back afterwards, bit for bit."
+        ps = self._params(model); saved = [p.detach().clone() for p in ps]
+        with torch.no_grad():
+            for p, s in zip(ps, self.shadow): p.copy_(s)
+        try: yield model
+        finally:
+            with torch.no_grad():
+                for p, s in zip(ps, saved): p.copy_(s)
+
+def _unwrap(model): 
+    while hasattr(model, 'module'): model = model.module
+    return model
+
 # %% ../nbs/06_training.ipynb #f5cc1ac9
 class NonFiniteLossError(GTFMError):
     "The loss became NaN or infinite."
@@ -431,10 +471,6 @@ def make_accelerator(cfg: TrainConfig):
                        deepspeed_plugin=ds, kwargs_handlers=kw)
 
 # %% ../nbs/06_training.ipynb #bbb61b25
-def _unwrap(model): 
-    while hasattr(model, 'module'): model = model.module
-    return model
-
 def _to_device(b: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in b.items()}
 
@@ -475,6 +511,9 @@ class Trainer:
         if self.ckpt is not None: load_weights(model, self.ckpt)
         if cfg.memory_check: self.preflight()
         if not self.is_deepspeed: model.to(acc.device)
+        if cfg.ema_decay and self.is_deepspeed: raise ConfigError("ema_decay is not supported under DeepSpeed (ZeRO partitions the weights); set ema_decay=0 or launch without DeepSpeed")
+        self.ema = WeightEMA(model, cfg.ema_decay) if cfg.ema_decay else None    # from the loaded weights: the average when resuming
+        if self.ckpt is not None and (self.ckpt/TRAIN_WEIGHTS).exists(): self._load_train_weights(self.ckpt)
         offload = self.is_deepspeed and acc.state.deepspeed_plugin.deepspeed_config.get('zero_optimization', {}).get('offload_optimizer', {}).get('device') in ('cpu', 'nvme')
         opt = make_optimizer(model, cfg, cpu_offload=offload)
         if self.is_deepspeed:
@@ -502,6 +541,18 @@ class Trainer:
         self.flops_per_token = self._flops_per_token()
         if acc.is_main_process: self._write_run_info()
         return self
+
+    def _load_train_weights(self, ck: Path):
+        "The raw weights of a checkpoint whose model.safetensors holds the average (see `WeightEMA`)."
+        sd = torch.load(ck/TRAIN_WEIGHTS, weights_only=True, map_location='cpu')
+        ps = dict(self.parts.model.named_parameters())
+        if set(sd) != set(ps): raise GTFMError(f"{ck}/{TRAIN_WEIGHTS} does not match {type(self.parts.model).__name__}: {sorted(set(sd) ^ set(ps))[:5]}")
+        with torch.no_grad():
+            for n, t in sd.items(): ps[n].copy_(t)
+
+    def averaged(self):
+        "Context in which the model holds its averaged weights (a no-op without `ema_decay`)."
+        return self.ema.swapped(self.model) if self.ema is not None else nullcontext()
 
     def run_info(self) -> dict:
         "How this run is distributed: world size, distributed type, backend, device, precision, ZeRO stage."
@@ -606,6 +657,7 @@ def train(self: Trainer) -> Path:
             continue
         gn = self._optimizer_step()
         self.sched.step(); st['step'] += 1; st['skipped_in_row'] = 0
+        if self.ema is not None: self.ema.update(self.model, st['step'])
         vec = self._reduce(torch.stack([torch.stack(losses).float().mean(), torch.tensor(float(ntok), device=acc.device)]))
         loss_v, ntok = float(vec[0]) / acc.num_processes, int(vec[1])
         st['tokens'] += ntok; tok_log += ntok
@@ -704,7 +756,8 @@ def evaluate(self: Trainer) -> dict:
 def _evaluate_and_track(self: Trainer) -> bool:
     "Evaluate, log, keep the best checkpoint; True when early stopping should stop the run."
     cfg, st = self.cfg, self.state
-    m = self.evaluate(); self._log(dict(step=st['step'], **m))
+    with self.averaged(): m = self.evaluate()
+    self._log(dict(step=st['step'], **m))
     v = m.get(cfg.metric)
     if v is None: raise ConfigError(f"metric {cfg.metric!r} is not among the eval results {sorted(m)}")
     better = st['best_metric'] is None or (v > st['best_metric'] if cfg.greater_is_better else v < st['best_metric'])
@@ -735,13 +788,17 @@ def save(self: Trainer, best: bool = False) -> Path:
         if tmp.exists(): shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
     acc.wait_for_everyone()
-    sd = acc.get_state_dict(self.model)                       # gathers ZeRO-3 partitions: every rank takes part
+    if self.ema is not None and acc.is_main_process:          # the raw weights, to resume training from
+        torch.save({n: p.detach().cpu().clone() for n, p in _unwrap(self.model).named_parameters()}, tmp/TRAIN_WEIGHTS)
     rank = acc.process_index
     if self.is_deepspeed: self.model.save_checkpoint(str(tmp/'deepspeed'), tag='state')
+    with self.averaged():                                     # model.safetensors: the averaged weights with ema_decay
+        sd = acc.get_state_dict(self.model)                   # gathers ZeRO-3 partitions: every rank takes part
+        if acc.is_main_process:
+            from transformers.utils import logging as hf_logging
+            hf_logging.disable_progress_bar()                  # no 'Writing model shards' bar per checkpoint
+            _unwrap(self.model).save_pretrained(str(tmp), state_dict=sd, safe_serialization=True)
     if acc.is_main_process:
-        from transformers.utils import logging as hf_logging
-        hf_logging.disable_progress_bar()                      # no 'Writing model shards' bar per checkpoint
-        _unwrap(self.model).save_pretrained(str(tmp), state_dict=sd, safe_serialization=True)
         if not self.is_deepspeed: torch.save(self.opt.state_dict(), tmp/'optimizer.pt')
         torch.save(self.sched.state_dict(), tmp/'scheduler.pt')
         if self.parts.tokenizer is not None: save_tokenizer_dir(self.parts.tokenizer, tmp/'tokenizer')
