@@ -887,20 +887,40 @@ def read_metrics(out_dir: str | Path) -> list[dict]:
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
 # %% ../nbs/06_training.ipynb #ac19526f
+def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
+    "Why the cached shards `out` of bundled dataset `data` differ from what would be prepared now; None when current."
+    from genome_tfm.data import DATASETS, PrepareConfig, Genome, ShardError, prepare_dataset, dataset_splits, read_manifest, check_splits
+    from genome_tfm.core import file_sha256
+    if not (out/'manifest.json').exists(): return 'not prepared yet'
+    try: man = read_manifest(out)
+    except ShardError as e: return str(e)
+    norm = lambda x: json.loads(json.dumps(x))
+    if norm(man.get('config')) != norm(dataclasses.asdict(PrepareConfig(window=window))): return 'made with other PrepareConfig settings'
+    fasta, gff = prepare_dataset(str(data))
+    now = {str(p): file_sha256(p) for p in (fasta, gff)}
+    if man.get('sources') != now: return f"the source files changed since ({', '.join(sorted(now))})"
+    g = Genome(fasta); sp = dataset_splits(str(data), g) if DATASETS[str(data)]['splits'] else None
+    sp = check_splits(sp if sp is not None else {'train': [(c, 0, n) for c, n in g.lengths.items()]}, g)
+    if norm(man.get('splits')) != norm({k: [list(r) for r in v] for k, v in sp.items()}): return "the dataset's declared splits changed"
+    return None
+
 def resolve_shards(data: str, window: int) -> Path:
-    "A shard directory: `data` itself when it holds a manifest.json, else a bundled dataset prepared once into the cache."
+    """A shard directory: `data` itself when it holds a manifest.json, else a bundled dataset prepared into the cache, and
+    prepared again when the cached shards are stale (other settings, source files or declared splits)."""
     from genome_tfm.data import DATASETS, prepare_genome, PrepareConfig
     p = Path(str(data))
     if (p/'manifest.json').exists(): return p
     if str(data) not in DATASETS:
         raise ConfigError(f"data={data!r}: not a shard directory (no manifest.json) nor a bundled dataset ({', '.join(DATASETS)}); make shards with gtfm_prepare")
     out = gtfm_home()/'shards'/f'{data}-w{window}'
-    if not (out/'manifest.json').exists():
-        from accelerate import PartialState
-        with PartialState().local_main_process_first():
-            if not (out/'manifest.json').exists():
-                _log.info(f"preparing shards of {data} with {window}-base windows in {out}")
-                prepare_genome(str(data), out, splits='declared' if DATASETS[str(data)]['splits'] else 'none', cfg=PrepareConfig(window=window))
+    if _stale_shards(out, data, window) is None: return out
+    from accelerate import PartialState
+    with PartialState().local_main_process_first():       # rank 0 of each machine prepares, the others find them current
+        why = _stale_shards(out, data, window)
+        if why is not None:
+            _log.info(f"preparing shards of {data} with {window}-base windows in {out} ({why})")
+            if out.exists(): shutil.rmtree(out)
+            prepare_genome(str(data), out, splits='declared' if DATASETS[str(data)]['splits'] else 'none', cfg=PrepareConfig(window=window))
     return out
 
 def shard_batches(root: Path, split: str, cfg: TrainConfig, transform: Callable, train: bool = True) -> Optional[ShardBatches]:
