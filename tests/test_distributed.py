@@ -105,6 +105,23 @@ def test_ddp_sigkill_resume_exact(ddp_run, tmp_path):
     assert all(res[k] == full[k] for k in res), (res, full)                              # bit-identical continuation
     assert ranks(out, 2)[0]['sha256'] == ranks(ddp_run, 2)[0]['sha256']
 
+def test_ddp_weight_averaging(ddp_run, tmp_path):
+    "ema_decay under 2-rank DDP: training losses unchanged bit for bit, checkpoints hold the average, resume keeps both exact."
+    from safetensors.torch import load_file
+    import torch
+    out = tmp_path/'ema'
+    launch('multi-gpu.yaml', out, 'ema_decay=0.9')
+    assert losses(out) == losses(ddp_run)
+    ck = out/'checkpoints'/'step-00000020'
+    avg, raw = load_file(ck/'model.safetensors'), torch.load(ck/'train_weights.pt', weights_only=True)
+    assert set(raw) <= set(avg) and any(not torch.equal(avg[k], raw[k]) for k in raw)
+    again = tmp_path/'ema-resumed'
+    resume_copy(out, again)
+    launch('multi-gpu.yaml', again, 'ema_decay=0.9', 'resume=auto')
+    assert losses(again) == {k: v for k, v in losses(out).items() if k > 10}
+    avg2 = load_file(again/'checkpoints'/'step-00000020'/'model.safetensors')
+    assert all(torch.equal(avg[k], avg2[k]) for k in avg)
+
 @needs_ds
 @pytest.mark.parametrize('stage', [2, 3])
 def test_deepspeed_zero(stage, ddp_run, tmp_path):
