@@ -897,8 +897,8 @@ def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
     norm = lambda x: json.loads(json.dumps(x))
     if norm(man.get('config')) != norm(dataclasses.asdict(PrepareConfig(window=window))): return 'made with other PrepareConfig settings'
     fasta, gff = prepare_dataset(str(data))
-    now = {str(p): file_sha256(p) for p in (fasta, gff)}
-    if man.get('sources') != now: return f"the source files changed since ({', '.join(sorted(now))})"
+    now = {str(p): file_sha256(p) for p in (fasta, gff)}        # contents compared, not paths (a moved cache stays current)
+    if sorted(man.get('sources', {}).values()) != sorted(now.values()): return f"the source files changed since ({', '.join(sorted(now))})"
     g = Genome(fasta); sp = dataset_splits(str(data), g) if DATASETS[str(data)]['splits'] else None
     sp = check_splits(sp if sp is not None else {'train': [(c, 0, n) for c, n in g.lengths.items()]}, g)
     if norm(man.get('splits')) != norm({k: [list(r) for r in v] for k, v in sp.items()}): return "the dataset's declared splits changed"

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group('dist')
 WINDOW = 256
 # 20 optimizer steps of the tiny encoder (2 layers, 64 wide, dropout 0.1) with the char tokenizer (no training);
 # checkpoints and evaluations at steps 10 and 20
-MLM = ['task=mlm', 'model=tiny', 'data=tair10_chr1', f'window={WINDOW}', 'tokenizer=char', 'max_steps=20', 'max_time=0',
+MLM = ['task=mlm', 'model=tiny', f'window={WINDOW}', 'tokenizer=char', 'max_steps=20', 'max_time=0',
        'batch_size=8', 'grad_accum=1', 'lr=0.003', 'warmup_steps=2', 'schedule=cosine', 'save_every=10', 'keep_last=5',
        'log_every=1', 'eval_every=10', 'eval_batches=2', 'resume=null', 'tensorboard=false', 'precision=auto',
        'task_args={buffer_size: 64}']
@@ -31,7 +31,7 @@ def mlm_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp('gtfm_home')
     sp = home/'splits.yaml'
     sp.write_text(yaml.safe_dump({k: [[TAIR10_CHROM, s, e]] for k, (s, e) in SPLITS.items()}))
-    out = home/'shards'/f'tair10_chr1-w{WINDOW}'          # where genome_tfm.train.resolve_shards looks for data=tair10_chr1
+    out = home/'shards'/f'tair10_chr1-w{WINDOW}'          # given as data=: a shard directory is used as it is (custom splits)
     prepare_genome('tair10_chr1', out, splits=str(sp), cfg=PrepareConfig(window=WINDOW))   # the FASTA/GFF from the usual cache
     man = read_manifest(out)
     assert man['stats']['train']['windows'] > 1000 and man['stats']['valid']['windows'] > 100, man['stats']
@@ -40,7 +40,7 @@ def mlm_home(tmp_path_factory) -> Path:
 def launch_mlm(config: str, out: Path, home: Path, *args: str, deepspeed: bool = False, timeout: int = 240) -> subprocess.CompletedProcess:
     cmd = [accelerate_bin(), 'launch', '--config_file', str(ACC/config), '--num_processes', '2',
            '--main_process_ip', '127.0.0.1', '--main_process_port', str(free_port()),
-           '-m', 'genome_tfm.train', 'tiny-cpu', *MLM, f'out_dir={out}', *args]
+           '-m', 'genome_tfm.train', 'tiny-cpu', *MLM, f"data={home/'shards'/f'tair10_chr1-w{WINDOW}'}", f'out_dir={out}', *args]
     e = {**env(out.parent, deepspeed), 'GTFM_HOME': str(home)}   # TORCH_EXTENSIONS_DIR stays in the usual cache (built once)
     man = home/'shards'/f'tair10_chr1-w{WINDOW}'/'manifest.json'
     before = man.read_bytes()
@@ -83,7 +83,7 @@ def test_mlm_ddp_two_ranks(mlm_ddp):
     assert r0['sha256'] == r1['sha256'] and r0['numel'] == r1['numel'], (r0, r1)       # identical parameters on both ranks
     model, tok, cfg = load_checkpoint(mlm_ddp)                                         # the run's best checkpoint (best.json)
     assert isinstance(model, GenomeBertForMaskedLM) and isinstance(cfg, TrainConfig), type(model)
-    assert (cfg.task, cfg.tokenizer, cfg.window, cfg.data) == ('mlm', 'char', WINDOW, 'tair10_chr1'), cfg
+    assert (cfg.task, cfg.tokenizer, cfg.window, Path(cfg.data).name) == ('mlm', 'char', WINDOW, f'tair10_chr1-w{WINDOW}'), cfg
     assert tok is not None and tok.kind == 'char' and model.config.vocab_size == tok.vocab_size
     assert json.loads((mlm_ddp/'best.json').read_text())['step'] == 20                 # eval improved: the last one is the best
     ck = mlm_ddp/'checkpoints'/'step-00000020'
