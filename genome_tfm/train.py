@@ -789,7 +789,7 @@ def save(self: Trainer, best: bool = False) -> Path:
         tmp.mkdir(parents=True)
     acc.wait_for_everyone()
     if self.ema is not None and acc.is_main_process:          # the raw weights, to resume training from
-        torch.save({n: p.detach().cpu().clone() for n, p in _unwrap(self.model).named_parameters()}, tmp/TRAIN_WEIGHTS)
+        torch.save({n: p.detach().cpu() for n, p in _unwrap(self.model).named_parameters()}, tmp/TRAIN_WEIGHTS)
     rank = acc.process_index
     if self.is_deepspeed: self.model.save_checkpoint(str(tmp/'deepspeed'), tag='state')
     with self.averaged():                                     # model.safetensors: the averaged weights with ema_decay
@@ -887,9 +887,14 @@ def read_metrics(out_dir: str | Path) -> list[dict]:
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
 # %% ../nbs/06_training.ipynb #ac19526f
+def _split_spec(data: str) -> str:
+    "The `read_splits` spec a bundled dataset is prepared with: its declared splits, or all of it as 'train'."
+    from genome_tfm.data import DATASETS
+    return 'declared' if DATASETS[str(data)]['splits'] else 'none'
+
 def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
     "Why the cached shards `out` of bundled dataset `data` differ from what would be prepared now; None when current."
-    from genome_tfm.data import DATASETS, PrepareConfig, Genome, ShardError, prepare_dataset, dataset_splits, read_manifest, check_splits
+    from genome_tfm.data import PrepareConfig, Genome, ShardError, prepare_dataset, read_splits, read_manifest, check_splits
     from genome_tfm.core import file_sha256
     if not (out/'manifest.json').exists(): return 'not prepared yet'
     try: man = read_manifest(out)
@@ -899,8 +904,8 @@ def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
     fasta, gff = prepare_dataset(str(data))
     now = {str(p): file_sha256(p) for p in (fasta, gff)}        # contents compared, not paths (a moved cache stays current)
     if sorted(man.get('sources', {}).values()) != sorted(now.values()): return f"the source files changed since ({', '.join(sorted(now))})"
-    g = Genome(fasta); sp = dataset_splits(str(data), g) if DATASETS[str(data)]['splits'] else None
-    sp = check_splits(sp if sp is not None else {'train': [(c, 0, n) for c, n in g.lengths.items()]}, g)
+    g = Genome(fasta); sp = read_splits(_split_spec(data), g, str(data))             # as prepare_genome reads them
+    sp = check_splits(sp if sp is not None else {'train': [(c, 0, n) for c, n in g.lengths.items()]}, g)   # as prepare_shards fills them
     if norm(man.get('splits')) != norm({k: [list(r) for r in v] for k, v in sp.items()}): return "the dataset's declared splits changed"
     return None
 
@@ -920,7 +925,7 @@ def resolve_shards(data: str, window: int) -> Path:
         if why is not None:
             _log.info(f"preparing shards of {data} with {window}-base windows in {out} ({why})")
             if out.exists(): shutil.rmtree(out)
-            prepare_genome(str(data), out, splits='declared' if DATASETS[str(data)]['splits'] else 'none', cfg=PrepareConfig(window=window))
+            prepare_genome(str(data), out, splits=_split_spec(data), cfg=PrepareConfig(window=window))
     return out
 
 def shard_batches(root: Path, split: str, cfg: TrainConfig, transform: Callable, train: bool = True) -> Optional[ShardBatches]:
