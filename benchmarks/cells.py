@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """PBMC cell types: GeneBert (genome_tfm.cells, trained by genome_tfm.train) against logistic regression, same split.
 
-    python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert (whole cells, wide path, weight average), 3 seeds of <= 1000 steps (about 15 min, 1 thread)
-    python benchmarks/cells.py --ema-decay 0 --ensemble   # the same without weight averaging (the setting before 2026-12-02)
-    python benchmarks/cells.py --classifier-input hidden --ensemble   # the same without the wide path (the previous setting)
-    python benchmarks/cells.py --max-length 128 --value-encoding none --steps 200 --patience 0   # the earlier setting (top 127 genes)
+    python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert (whole cells, wide path, weight average), 3 seeds of 1000 steps (about 15 min, 1 thread)
+    python benchmarks/cells.py --checkpoint best --ensemble   # the best validation checkpoint with early stopping (the default earlier on 2026-12-02)
+    python benchmarks/cells.py --refit --ensemble    # no validation cells: both models learn from train + valid
+    python benchmarks/cells.py --ema-decay 0 --checkpoint best --ensemble   # early stopping without weight averaging (the setting of 2026-12-01)
+    python benchmarks/cells.py --classifier-input hidden --checkpoint best --ema-decay 0 --ensemble   # the same without the wide path (the previous setting)
+    python benchmarks/cells.py --max-length 128 --value-encoding none --steps 200 --patience 0 --checkpoint best   # the earlier setting (top 127 genes)
     python benchmarks/cells.py --split-seeds 0,1,2,3,4 --seeds 0 --out benchmarks/results/cells-cpu-splits.json   # 5 splits
     python benchmarks/cells.py --pretrain-steps 300                  # masked-LM pre-training first (PBMC train + celltypist)
     python benchmarks/cells.py --preset base --steps 2000 --batch-size 64 --lr 5e-4   # a GPU run
@@ -12,8 +14,10 @@
 The 700 labelled cells of scanpy's pbmc68k_reduced (integer counts recovered from .raw) are split 490 / 70 / 140
 (train / valid / test, stratified by bulk_labels, seed --split-seed). Both models learn from the same 490 training
 cells and are scored on the same 140 test cells: accuracy and macro-F1. GeneBert is evaluated and saved as the
-moving average of its weights (--ema-decay 0.99) and keeps its best checkpoint by accuracy on all 70 validation cells; the baseline is scikit-learn's LogisticRegression (C=1) on log1p counts per 10k
-of all genes. Both are also scored on the validation cells (`valid`), the only scores used to choose settings.
+moving average of its weights (--ema-decay 0.99) and is scored at the end of its 1,000-step schedule (--checkpoint
+final; the validation accuracies are logged, not used); the baseline is scikit-learn's LogisticRegression (C=1) on
+log1p counts per 10k of all genes. Both are also scored on the validation cells (`valid`). Settings are chosen by
+the nested cross-validation of benchmarks/cells_cv.py on the 560 non-test cells of split 0, never on test cells.
 --ensemble adds the mean probabilities of the seeds' models as one more model, reported apart from the single ones.
 Also reported: GeneBert minus the baseline on the test cells with 95% paired-bootstrap intervals and McNemar's exact
 test (cells.paired_difference), since one test cell is 0.7 points of accuracy.
@@ -42,7 +46,11 @@ def parse(argv=None):
     ap.add_argument('--dropout', type=float, default=None, help='hidden_dropout_prob of the model (default: the preset\'s, 0.1)')
     ap.add_argument('--weight-decay', type=float, default=0.01)
     ap.add_argument('--ema-decay', type=float, default=0.99, help='exponential moving average of the weights for evaluation and checkpoints (TrainConfig.ema_decay; 0: off, the setting before 2026-12-02; 0.99 won the nested CV of benchmarks/cells_cv.py for seeds 0 and 1)')
-    ap.add_argument('--patience', type=int, default=8, help='early stopping: evaluations without a better validation accuracy (0: off)')
+    ap.add_argument('--checkpoint', default='final', choices=['final', 'best'],
+                    help="final: the averaged weights at the end of the schedule, no checkpoint chosen on validation cells (won the nested CV of "
+                         "benchmarks/cells_cv_rules.py over 4 seeds); best: the best validation accuracy with early stopping (--patience), the setting before 2026-12-02")
+    ap.add_argument('--refit', action='store_true', help='no validation cells: both models learn from train + valid (560 cells); implies --checkpoint final')
+    ap.add_argument('--patience', type=int, default=8, help='early stopping with --checkpoint best: evaluations without a better validation accuracy (0: off)')
     ap.add_argument('--views', type=int, default=0, help='test-time views with --gene-dropout of the genes dropped, averaged (0: whole cells only)')
     ap.add_argument('--ensemble', action='store_true', help='also score the mean probabilities of the seeds\' models (reported apart from single models)')
     ap.add_argument('--eval-every', type=int, default=50)
@@ -86,40 +94,47 @@ def run_split(a, pbmc, split_seed: int) -> dict:
     "Both models on one split: GeneBert for each training seed (+ their ensemble), logistic regression, paired differences."
     import numpy as np, torch
     from genome_tfm import cells
-    from genome_tfm.train import TrainConfig, fit, load_checkpoint, read_metrics
+    from genome_tfm.train import TrainConfig, fit, load_checkpoint, read_metrics, list_checkpoints
     split = cells.split_cells(pbmc.obs.bulk_labels, seed=split_seed)
-    t0 = time.perf_counter(); base = cells.logreg_baseline(pbmc, 'bulk_labels', split); base_s = time.perf_counter() - t0
-    base_valid = {k: v for k, v in cells.cell_scores(pbmc.obs.bulk_labels[split == 'valid'], pbmc.obs.logreg_pred[split == 'valid']).items() if k != 'n_cells'}
+    fit_split = np.where(split == 'valid', 'train', split) if a.refit else split   # --refit: the validation cells train both models
+    t0 = time.perf_counter(); base = cells.logreg_baseline(pbmc, 'bulk_labels', fit_split); base_s = time.perf_counter() - t0
+    base_valid = None if a.refit else {k: v for k, v in cells.cell_scores(pbmc.obs.bulk_labels[split == 'valid'], pbmc.obs.logreg_pred[split == 'valid']).items() if k != 'n_cells'}
+    data = 'pbmc68k'                                                    # the task splits it as split_cells(seed=split_seed) does
+    if a.refit:
+        data = Path(tempfile.mkdtemp())/f'pbmc-refit-{split_seed}.h5ad'; d = pbmc.copy(); d.obs['split'] = fit_split
+        d.obs = d.obs[['split', 'bulk_labels']]; d.write_h5ad(data); data = str(data)
+    final = a.refit or a.checkpoint == 'final'
     runs, probs = [], []
     for seed in [int(s) for s in a.seeds.split(',')]:
         out = Path(tempfile.mkdtemp())/f'pbmc-{split_seed}-{seed}'
-        cfg = TrainConfig(task='cells', data='pbmc68k', model=a.preset, max_steps=a.steps, batch_size=a.batch_size, lr=a.lr,
-                          warmup_steps=min(20, a.steps // 10), eval_every=a.eval_every, metric='eval_accuracy', greater_is_better=True,
-                          out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=a.patience, ema_decay=a.ema_decay,
+        cfg = TrainConfig(task='cells', data=data, model=a.preset, max_steps=a.steps, batch_size=a.batch_size, lr=a.lr,
+                          warmup_steps=min(20, a.steps // 10), eval_every=0 if a.refit else a.eval_every, metric='eval_accuracy', greater_is_better=True,
+                          out_dir=str(out), tensorboard=False, log_every=50, seed=seed, weight_decay=a.weight_decay, patience=0 if final else a.patience, ema_decay=a.ema_decay,
                           model_args=dict(classifier_input=a.classifier_input, **({} if a.dropout is None else dict(hidden_dropout_prob=a.dropout))),
                           task_args=dict(label_key='bulk_labels', binning=a.binning, max_length=a.max_length or None,
                                          gene_dropout=a.gene_dropout, split_seed=split_seed, value_encoding=a.value_encoding,
                                          class_weight=a.class_weight, label_smoothing=a.label_smoothing))
         t0 = time.perf_counter()
         if a.pretrain_steps:
-            pre = dataclasses.replace(cfg, data=str(pretrain_h5ad(pbmc, split, out.parent)), max_steps=a.pretrain_steps, out_dir=str(out) + '-mlm',
+            pre = dataclasses.replace(cfg, data=str(pretrain_h5ad(pbmc, fit_split, out.parent)), max_steps=a.pretrain_steps, out_dir=str(out) + '-mlm',
                                       metric='eval_loss', greater_is_better=False,
                                       task_args={**cfg.task_args, 'mode': 'mlm', 'phenotypes': []})
             cfg = dataclasses.replace(cfg, init_from=str(fit(pre)))
         best = fit(cfg); secs = time.perf_counter() - t0
+        if final: best = list_checkpoints(out)[-1]                      # the end of the schedule, whatever the validation cells say
         model, tok, _ = load_checkpoint(best, device='cuda' if torch.cuda.is_available() else 'cpu')
         views = dict(views=a.views, view_dropout=a.gene_dropout, seed=seed)
-        va = cells.evaluate_cells(model, tok, pbmc, 'bulk_labels', split == 'valid', **views)   # all 70 validation cells
+        va = None if a.refit else cells.evaluate_cells(model, tok, pbmc, 'bulk_labels', split == 'valid', **views)   # all 70 validation cells
         sc = cells.evaluate_cells(model, tok, pbmc, 'bulk_labels', split == 'test', **views)
         probs.append(cells.predict_cells(model, tok, pbmc, 'bulk_labels', **views)[:2])
-        runs.append(dict(seed=seed, **sc, valid=dict(accuracy=va['accuracy'], macro_f1=va['macro_f1']),
+        runs.append(dict(seed=seed, **sc, valid=va and dict(accuracy=va['accuracy'], macro_f1=va['macro_f1']),
                          train_seconds=round(secs, 1), best_checkpoint=best.name,
                          parameters=sum(p.numel() for p in model.parameters()),
                          valid_accuracy=[(r['step'], round(r['eval_accuracy'], 4)) for r in read_metrics(out) if 'eval_accuracy' in r]))
         print(f"split {split_seed} seed {seed}: GeneBert accuracy {sc['accuracy']:.3f} macro-F1 {sc['macro_f1']:.3f} ({secs:.0f} s)", flush=True)
     mean = lambda k: sum(r[k] for r in runs) / len(runs)
     gb = dict(accuracy=mean('accuracy'), macro_f1=mean('macro_f1'), train_seconds=mean('train_seconds'),
-              valid=dict(accuracy=sum(r['valid']['accuracy'] for r in runs) / len(runs), macro_f1=sum(r['valid']['macro_f1'] for r in runs) / len(runs)),
+              valid=None if a.refit else dict(accuracy=sum(r['valid']['accuracy'] for r in runs) / len(runs), macro_f1=sum(r['valid']['macro_f1'] for r in runs) / len(runs)),
               runs=runs)
     y, names, test = pbmc.obs.bulk_labels.astype(str).to_numpy(), probs[0][1], split == 'test'
     lr_test = pbmc.obs.logreg_pred.astype(str).to_numpy()[test]
@@ -128,9 +143,9 @@ def run_split(a, pbmc, split_seed: int) -> dict:
     if a.ensemble:                                                      # one more model: the mean of the seeds' probabilities
         p = np.mean([q for q, _ in probs], 0); pred = np.asarray(names)[p.argmax(1)]
         gb['ensemble'] = dict(seeds=[r['seed'] for r in runs], **cells.cell_scores(y[test], pred[test]),
-                              valid={k: v for k, v in cells.cell_scores(y[split == 'valid'], pred[split == 'valid']).items() if k != 'n_cells'})
+                              valid=None if a.refit else {k: v for k, v in cells.cell_scores(y[split == 'valid'], pred[split == 'valid']).items() if k != 'n_cells'})
         gb['ensemble']['vs_logistic_regression'] = cells.paired_difference(y[test], pred[test], lr_test)
-    return dict(split_seed=split_seed, split={k: int((split == k).sum()) for k in ('train', 'valid', 'test')},
+    return dict(split_seed=split_seed, split={k: int((fit_split == k).sum()) for k in ('train', 'valid', 'test')},
                 gene_bert=gb, logistic_regression=dict(**base, valid=base_valid, train_seconds=round(base_s, 2)),
                 _pairs=(y[test], seed_preds, lr_test))
 
