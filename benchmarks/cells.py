@@ -48,7 +48,7 @@ def parse(argv=None):
     ap.add_argument('--ema-decay', type=float, default=0.99, help='exponential moving average of the weights for evaluation and checkpoints (TrainConfig.ema_decay; 0: off, the setting before 2026-12-02; 0.99 won the nested CV of benchmarks/cells_cv.py for seeds 0 and 1)')
     ap.add_argument('--checkpoint', default='final', choices=['final', 'best'],
                     help="final: the averaged weights at the end of the schedule, no checkpoint chosen on validation cells (won the nested CV of "
-                         "benchmarks/cells_cv_rules.py over 4 seeds); best: the best validation accuracy with early stopping (--patience), the setting before 2026-12-02")
+                         "benchmarks/cells_cv_rules.py over 4 seeds); best: the best validation accuracy with early stopping (--patience), the default earlier on 2026-12-02")
     ap.add_argument('--refit', action='store_true', help='no validation cells: both models learn from train + valid (560 cells); implies --checkpoint final')
     ap.add_argument('--patience', type=int, default=8, help='early stopping with --checkpoint best: evaluations without a better validation accuracy (0: off)')
     ap.add_argument('--views', type=int, default=0, help='test-time views with --gene-dropout of the genes dropped, averaged (0: whole cells only)')
@@ -98,7 +98,8 @@ def run_split(a, pbmc, split_seed: int) -> dict:
     split = cells.split_cells(pbmc.obs.bulk_labels, seed=split_seed)
     fit_split = np.where(split == 'valid', 'train', split) if a.refit else split   # --refit: the validation cells train both models
     t0 = time.perf_counter(); base = cells.logreg_baseline(pbmc, 'bulk_labels', fit_split); base_s = time.perf_counter() - t0
-    base_valid = None if a.refit else {k: v for k, v in cells.cell_scores(pbmc.obs.bulk_labels[split == 'valid'], pbmc.obs.logreg_pred[split == 'valid']).items() if k != 'n_cells'}
+    valid_scores = lambda pred: None if a.refit else {k: v for k, v in cells.cell_scores(pbmc.obs.bulk_labels[split == 'valid'], np.asarray(pred)[split == 'valid']).items() if k != 'n_cells'}
+    base_valid = valid_scores(pbmc.obs.logreg_pred)                    # None with --refit: the validation cells were trained on
     data = 'pbmc68k'                                                    # the task splits it as split_cells(seed=split_seed) does
     if a.refit:
         data = Path(tempfile.mkdtemp())/f'pbmc-refit-{split_seed}.h5ad'; d = pbmc.copy(); d.obs['split'] = fit_split
@@ -143,7 +144,7 @@ def run_split(a, pbmc, split_seed: int) -> dict:
     if a.ensemble:                                                      # one more model: the mean of the seeds' probabilities
         p = np.mean([q for q, _ in probs], 0); pred = np.asarray(names)[p.argmax(1)]
         gb['ensemble'] = dict(seeds=[r['seed'] for r in runs], **cells.cell_scores(y[test], pred[test]),
-                              valid=None if a.refit else {k: v for k, v in cells.cell_scores(y[split == 'valid'], pred[split == 'valid']).items() if k != 'n_cells'})
+                              valid=valid_scores(pred))
         gb['ensemble']['vs_logistic_regression'] = cells.paired_difference(y[test], pred[test], lr_test)
     return dict(split_seed=split_seed, split={k: int((fit_split == k).sum()) for k in ('train', 'valid', 'test')},
                 gene_bert=gb, logistic_regression=dict(**base, valid=base_valid, train_seconds=round(base_s, 2)),
