@@ -8,6 +8,7 @@
     python benchmarks/cells.py --classifier-input hidden --checkpoint best --ema-decay 0 --ensemble   # the same without the wide path (the previous setting)
     python benchmarks/cells.py --max-length 128 --value-encoding none --steps 200 --patience 0 --checkpoint best   # the earlier setting (top 127 genes)
     python benchmarks/cells.py --split-seeds 0,1,2,3,4 --seeds 0 --out benchmarks/results/cells-cpu-splits.json   # 5 splits
+    python benchmarks/cells.py --split-seeds 0,1,2,3,4 --seeds 0,1,2 --ensemble --threads 2 --out benchmarks/results/cells-cpu-splits-ensemble.json   # 5 splits x 3 seeds + their ensembles
     python benchmarks/cells.py --pretrain-steps 300                  # masked-LM pre-training first (PBMC train + celltypist)
     python benchmarks/cells.py --preset base --steps 2000 --batch-size 64 --lr 5e-4   # a GPU run
 
@@ -148,7 +149,7 @@ def run_split(a, pbmc, split_seed: int) -> dict:
         gb['ensemble']['vs_logistic_regression'] = cells.paired_difference(y[test], pred[test], lr_test)
     return dict(split_seed=split_seed, split={k: int((fit_split == k).sum()) for k in ('train', 'valid', 'test')},
                 gene_bert=gb, logistic_regression=dict(**base, valid=base_valid, train_seconds=round(base_s, 2)),
-                _pairs=(y[test], seed_preds, lr_test))
+                _pairs=(y[test], seed_preds, lr_test, pred[test] if a.ensemble else None))
 
 
 def main(argv=None):
@@ -176,12 +177,16 @@ def main(argv=None):
         m = lambda xs: dict(mean=float(np.mean(xs)), sd=float(np.std(xs, ddof=1)), values=[float(x) for x in xs])
         res['data']['split_seeds'] = [r['split_seed'] for r in splits]
         res['splits'] = splits
-        pooled = cells.paired_difference(np.concatenate([p[0] for p in pairs]), [np.concatenate([p[1][i] for p in pairs]) for i in range(len(pairs[0][1]))],
-                                         np.concatenate([p[2] for p in pairs]))
+        y_all, lr_all = np.concatenate([p[0] for p in pairs]), np.concatenate([p[2] for p in pairs])
+        pooled = cells.paired_difference(y_all, [np.concatenate([p[1][i] for p in pairs]) for i in range(len(pairs[0][1]))], lr_all)
         res['results'] = {'gene_bert': {k: m([r['gene_bert'][k] for r in splits]) for k in ('accuracy', 'macro_f1')},
                           'logistic_regression': {k: m([r['logistic_regression'][k] for r in splits]) for k in ('accuracy', 'macro_f1')}}
         res['results']['gene_bert']['vs_logistic_regression_pooled'] = {**pooled, 'note': 'test cells of all splits pooled (a cell can be in several splits\' test sets)'}
         res['results']['gene_bert']['train_seconds'] = float(np.mean([r['gene_bert']['train_seconds'] for r in splits]))
+        if a.ensemble:                                                  # the seeds' ensemble of each split, then pooled as above
+            res['results']['ensemble'] = {k: m([r['gene_bert']['ensemble'][k] for r in splits]) for k in ('accuracy', 'macro_f1')}
+            res['results']['ensemble']['vs_logistic_regression_pooled'] = {**cells.paired_difference(y_all, np.concatenate([p[3] for p in pairs]), lr_all),
+                                                                           'note': 'test cells of all splits pooled'}
     gbm = lambda k: res['results']['gene_bert'][k] if len(splits) == 1 else res['results']['gene_bert'][k]['mean']
     lrm = lambda k: res['results']['logistic_regression'][k] if len(splits) == 1 else res['results']['logistic_regression'][k]['mean']
     res['ratios'] = dict(accuracy=gbm('accuracy') / lrm('accuracy'), macro_f1=gbm('macro_f1') / lrm('macro_f1'))
@@ -189,12 +194,19 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=1) + '\n')
     print(f"{'model':<22}{'accuracy':>10}{'macro-F1':>10}   (test cells; mean over {len(splits)} split(s) x {len(a.seeds.split(','))} seed(s))")
     print(f"{'GeneBert (' + a.preset + ')':<22}{gbm('accuracy'):>10.3f}{gbm('macro_f1'):>10.3f}")
-    if a.ensemble and len(splits) == 1: print(f"{'ensemble of seeds':<22}{splits[0]['gene_bert']['ensemble']['accuracy']:>10.3f}{splits[0]['gene_bert']['ensemble']['macro_f1']:>10.3f}")
+    if a.ensemble:
+        ens = splits[0]['gene_bert']['ensemble'] if len(splits) == 1 else {k: res['results']['ensemble'][k]['mean'] for k in ('accuracy', 'macro_f1')}
+        print(f"{'ensemble of seeds':<22}{ens['accuracy']:>10.3f}{ens['macro_f1']:>10.3f}")
     print(f"{'logistic regression':<22}{lrm('accuracy'):>10.3f}{lrm('macro_f1'):>10.3f}")
     d = splits[0]['gene_bert']['vs_logistic_regression'] if len(splits) == 1 else res['results']['gene_bert']['vs_logistic_regression_pooled']
     print(f"GeneBert minus logistic regression (95% paired bootstrap over {d['n_cells']} test cells): "
           f"accuracy {d['accuracy_diff']:+.3f} [{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], "
           f"macro-F1 {d['macro_f1_diff']:+.3f} [{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
+    if a.ensemble and len(splits) > 1:
+        d = res['results']['ensemble']['vs_logistic_regression_pooled']
+        print(f"ensemble minus logistic regression ({d['n_cells']} pooled test cells): accuracy {d['accuracy_diff']:+.3f} "
+              f"[{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], macro-F1 {d['macro_f1_diff']:+.3f} "
+              f"[{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
     print(f"wrote {out}")
     return res
 
