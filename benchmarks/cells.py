@@ -198,15 +198,11 @@ def main(argv=None):
         ens = splits[0]['gene_bert']['ensemble'] if len(splits) == 1 else {k: res['results']['ensemble'][k]['mean'] for k in ('accuracy', 'macro_f1')}
         print(f"{'ensemble of seeds':<22}{ens['accuracy']:>10.3f}{ens['macro_f1']:>10.3f}")
     print(f"{'logistic regression':<22}{lrm('accuracy'):>10.3f}{lrm('macro_f1'):>10.3f}")
-    d = splits[0]['gene_bert']['vs_logistic_regression'] if len(splits) == 1 else res['results']['gene_bert']['vs_logistic_regression_pooled']
-    print(f"GeneBert minus logistic regression (95% paired bootstrap over {d['n_cells']} test cells): "
-          f"accuracy {d['accuracy_diff']:+.3f} [{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], "
-          f"macro-F1 {d['macro_f1_diff']:+.3f} [{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
-    if a.ensemble and len(splits) > 1:
-        d = res['results']['ensemble']['vs_logistic_regression_pooled']
-        print(f"ensemble minus logistic regression ({d['n_cells']} pooled test cells): accuracy {d['accuracy_diff']:+.3f} "
-              f"[{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], macro-F1 {d['macro_f1_diff']:+.3f} "
-              f"[{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
+    say = lambda name, d: print(f"{name} minus logistic regression (95% paired bootstrap over {d['n_cells']} test cells): "
+                                f"accuracy {d['accuracy_diff']:+.3f} [{d['accuracy_ci95'][0]:+.3f}, {d['accuracy_ci95'][1]:+.3f}], "
+                                f"macro-F1 {d['macro_f1_diff']:+.3f} [{d['macro_f1_ci95'][0]:+.3f}, {d['macro_f1_ci95'][1]:+.3f}], McNemar p {d['mcnemar_p']:.2f}")
+    say('GeneBert', splits[0]['gene_bert']['vs_logistic_regression'] if len(splits) == 1 else res['results']['gene_bert']['vs_logistic_regression_pooled'])
+    if a.ensemble and len(splits) > 1: say('ensemble', res['results']['ensemble']['vs_logistic_regression_pooled'])
     print(f"wrote {out}")
     return res
 
