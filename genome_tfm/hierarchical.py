@@ -23,10 +23,10 @@ from .moe import collect_aux_loss
 from .model import GenomeBertConfig, GenomeBertModel, model_preset, count_parameters
 
 # %% auto #0
-__all__ = ['PATCHINGS', 'POOLINGS', 'SIGNALS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset', 'ConvBlock',
-           'local_chunks', 'LocalAttention', 'patch_index', 'PatchPool', 'HierarchicalOutput', 'gene_structure_loss',
-           'signal_labels', 'HierarchicalGeneModel', 'batch_inputs', 'token_patches', 'rc_inputs', 'flip_strands',
-           'predict_proba', 'parameter_table', 'flops_per_base']
+__all__ = ['PATCHINGS', 'POOLINGS', 'HIER_PRESETS', 'SIGNALS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset',
+           'ConvBlock', 'local_chunks', 'LocalAttention', 'local_receptive_field', 'patch_index', 'PatchPool',
+           'HierarchicalOutput', 'gene_structure_loss', 'signal_labels', 'HierarchicalGeneModel', 'batch_inputs',
+           'token_patches', 'rc_inputs', 'flip_strands', 'predict_proba', 'parameter_table', 'flops_per_base']
 
 # %% ../nbs/05b_hierarchical.ipynb #f0bc1cdd
 class HierarchicalError(GTFMError, ValueError):
@@ -47,6 +47,7 @@ class HierarchicalConfig(PreTrainedConfig):
     local_hidden: int = 128          # width C of the base-level states
     local_conv_layers: int = 2       # residual conv blocks before the local attention
     local_kernel: int = 9            # conv kernel (odd)
+    local_dilations: list[int] | None = None   # dilation of each local conv block (SpliceAI-style dilated residual stack); None: all 1
     local_attn_layers: int = 1       # windowed attention blocks over bases
     local_heads: int = 4
     local_window: int = 64           # each base attends to bases within ±local_window
@@ -81,6 +82,8 @@ class HierarchicalConfig(PreTrainedConfig):
             if not isinstance(v, int) or v < 1: raise ConfigError(f"HierarchicalConfig.{name} must be a positive int, got {v!r}")
         for name in ('local_conv_layers', 'local_attn_layers', 'local_window', 'segment_patches', 'memory_patches', 'refine_layers'):
             if getattr(self, name) < 0: raise ConfigError(f"HierarchicalConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.local_dilations is not None and (len(self.local_dilations) != self.local_conv_layers or min(self.local_dilations, default=1) < 1):
+            raise ConfigError(f"local_dilations {self.local_dilations} must be {self.local_conv_layers} positive ints, one per local conv block")
         if self.local_kernel % 2 == 0 or self.refine_kernel % 2 == 0:
             raise ConfigError(f"HierarchicalConfig kernels must be odd (same-length convolutions), got {self.local_kernel}, {self.refine_kernel}")
         if self.local_hidden % self.local_heads: raise ConfigError(f"local_hidden {self.local_hidden} is not a multiple of local_heads {self.local_heads}")
@@ -97,8 +100,10 @@ class HierarchicalConfig(PreTrainedConfig):
         return GenomeBertConfig.from_dict(dict(self.global_config))
 
 # %% ../nbs/05b_hierarchical.ipynb #bb9a3653
+HIER_PRESETS = ('tiny', 'small', 'medium', 'base')
+
 def hier_preset(name: str, **overrides) -> HierarchicalConfig:
-    "Named hierarchical configs: 'tiny' (CPU tests, seconds) and 'base' (GPU; DNABERT-2-sized global encoder)."
+    "Named hierarchical configs: 'tiny' (CPU tests, seconds), 'small' / 'medium' (dilated convolutions, CPU training) and 'base' (GPU; DNABERT-2-sized global encoder)."
     if name == 'tiny':
         kw = dict(local_hidden=32, local_conv_layers=1, local_attn_layers=1, local_heads=2, local_window=32, local_ffn=64,
                   patch_size=6, refine_layers=1, segment_patches=1024, memory_patches=1024, global_config=_tiny_global().to_dict())
@@ -106,7 +111,12 @@ def hier_preset(name: str, **overrides) -> HierarchicalConfig:
         g = model_preset('dnabert2-117m')   # DNABERT-2's shape: 12 layers, width 768, 12 heads, GEGLU 3072, ALiBi
         kw = dict(local_hidden=256, local_conv_layers=3, local_attn_layers=2, local_heads=4, local_window=128, local_ffn=1024,
                   patch_size=6, refine_layers=2, segment_patches=2048, memory_patches=2048, dropout=0.1, global_config=g.to_dict())
-    else: raise ConfigError(f"unknown hierarchical preset {name!r}; expected one of tiny, base")
+    elif name in ('small', 'medium'):
+        w, n, gw, gl = (64, 6, 128, 2) if name == 'small' else (128, 8, 192, 3)
+        g = {**_tiny_global().to_dict(), 'hidden_size': gw, 'num_hidden_layers': gl, 'num_attention_heads': 4, 'intermediate_size': 2 * gw}
+        kw = dict(local_hidden=w, local_conv_layers=n, local_dilations=[2 ** i for i in range(n)], local_attn_layers=0, local_heads=4,
+                  patch_size=6, refine_layers=2 if name == 'medium' else 1, segment_patches=1024, memory_patches=1024, global_config=g)
+    else: raise ConfigError(f"unknown hierarchical preset {name!r}; expected one of {', '.join(HIER_PRESETS)}")
     gd = overrides.pop('global_overrides', None)
     if gd: kw['global_config'] = {**kw['global_config'], **gd}
     return HierarchicalConfig(**{**kw, **overrides})
@@ -114,9 +124,9 @@ def hier_preset(name: str, **overrides) -> HierarchicalConfig:
 # %% ../nbs/05b_hierarchical.ipynb #4e871961
 class ConvBlock(nn.Module):
     "Pre-LN residual 1-D convolution over bases, x + W GELU(conv(LN x)); blind to padded positions."
-    def __init__(self, dim: int, kernel: int, dropout: float = 0.0):
+    def __init__(self, dim: int, kernel: int, dropout: float = 0.0, dilation: int = 1):
         super().__init__()
-        self.norm, self.conv = nn.LayerNorm(dim), nn.Conv1d(dim, dim, kernel, padding=kernel // 2)
+        self.norm, self.conv = nn.LayerNorm(dim), nn.Conv1d(dim, dim, kernel, padding=dilation * (kernel // 2), dilation=dilation)
         self.proj, self.drop = nn.Linear(dim, dim), nn.Dropout(dropout)
         self.gradient_checkpointing = False   # set by PreTrainedModel.gradient_checkpointing_enable
 
@@ -175,6 +185,13 @@ class LocalAttention(nn.Module):
         else: a = x.new_zeros(B, L, C); a[mask] = self.attend(h[mask], lengths)
         x = x + self.drop(a)
         return x + self.drop(self.ff2(F.gelu(self.ff1(self.norm2(x)))))
+
+# %% ../nbs/05b_hierarchical.ipynb #114bfc3c
+def local_receptive_field(config: HierarchicalConfig) -> int:
+    "Bases on each side a base's local and refine states depend on (convolutions and windowed attention; the global encoder sees more)."
+    k = config.local_kernel // 2
+    conv = sum(k * d for d in (config.local_dilations or [1] * config.local_conv_layers))
+    return conv + config.local_attn_layers * config.local_window + config.refine_layers * (config.refine_kernel // 2)
 
 # %% ../nbs/05b_hierarchical.ipynb #7955e913
 def patch_index(lengths: Tensor, L: int, patch: str = 'fixed', patch_size: int = 6,
@@ -288,7 +305,7 @@ class HierarchicalGeneModel(PreTrainedModel):
         gcfg = config.global_bert_config; Hg = gcfg.hidden_size
         self.code_embeddings = nn.Embedding(N_CODE + 1, C)
         self.softmask_embeddings = nn.Embedding(2, C) if c.use_softmask else None
-        self.local_convs = nn.ModuleList([ConvBlock(C, c.local_kernel, c.dropout) for _ in range(c.local_conv_layers)])
+        self.local_convs = nn.ModuleList([ConvBlock(C, c.local_kernel, c.dropout, d) for d in c.local_dilations or [1] * c.local_conv_layers])
         self.local_attn = nn.ModuleList([LocalAttention(C, c.local_heads, c.local_window, c.local_ffn, c.local_alibi, c.local_chunk, c.dropout)
                                          for _ in range(c.local_attn_layers)])
         self.local_norm = nn.LayerNorm(C)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_training.ipynb #d518a461
 from __future__ import annotations
-import dataclasses, importlib, json, math, os, queue, random, shutil, signal, socket, sys, threading, time, warnings
+import dataclasses, hashlib, importlib, json, math, os, queue, random, shutil, signal, socket, sys, threading, time, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,17 +21,19 @@ from .core import (GTFMError, ConfigError, gtfm_home, seed_everything, atomic_wr
                              config_from_dict, save_config, load_config, get_logger, progress, Timer)
 
 # %% auto #0
-__all__ = ['TASKS', 'CKPT_PREFIX', 'TRAIN_WEIGHTS', 'PRESET_DIR', 'TrainConfig', 'lr_factor', 'make_scheduler', 'param_groups',
-           'make_optimizer', 'MapBatches', 'ShardBatches', 'MixBatches', 'endless', 'Prefetch', 'TaskParts',
-           'register_task', 'get_task', 'ToyConfig', 'ToyOutput', 'ToyRegressor', 'toy_data', 'build_toy', 'rng_state',
-           'set_rng_state', 'list_checkpoints', 'UnsafeCheckpointError', 'save_tokenizer_dir', 'load_tokenizer_dir',
-           'model_class_of', 'load_checkpoint', 'WeightEMA', 'NonFiniteLossError', 'peak_flops', 'resolve_precision',
-           'make_accelerator', 'Trainer', 'load_weights', 'fit', 'read_metrics', 'resolve_shards', 'shard_batches',
-           'build_tokenizer', 'mlm_batch', 'bert_config', 'build_mlm', 'build_gene_structure', 'build_classify',
-           'build_seq2seq', 'preset_path', 'parse_overrides', 'config_from_args', 'gtfm_pretrain', 'gtfm_finetune']
+__all__ = ['SCHEDULES', 'TASKS', 'CKPT_PREFIX', 'TRAIN_WEIGHTS', 'PRESET_DIR', 'TrainConfig', 'lr_factor', 'make_scheduler',
+           'param_groups', 'make_optimizer', 'MapBatches', 'ShardBatches', 'MixBatches', 'endless', 'Prefetch',
+           'TaskParts', 'register_task', 'get_task', 'ToyConfig', 'ToyOutput', 'ToyRegressor', 'toy_data', 'build_toy',
+           'rng_state', 'set_rng_state', 'list_checkpoints', 'UnsafeCheckpointError', 'save_tokenizer_dir',
+           'load_tokenizer_dir', 'model_class_of', 'load_checkpoint', 'WeightEMA', 'NonFiniteLossError', 'peak_flops',
+           'cpu_bf16', 'resolve_precision', 'make_accelerator', 'Trainer', 'load_weights', 'fit', 'read_metrics',
+           'resolve_shards', 'shard_batches', 'build_tokenizer', 'mlm_batch', 'bert_config', 'build_mlm',
+           'build_gene_structure', 'build_classify', 'build_seq2seq', 'preset_path', 'parse_overrides',
+           'config_from_args', 'gtfm_pretrain', 'gtfm_finetune']
 
 # %% ../nbs/06_training.ipynb #f08bd999
 _log = get_logger('train')
+SCHEDULES = ('cosine', 'linear', 'constant', 'wsd')
 
 @dataclass
 class TrainConfig:
@@ -51,9 +53,10 @@ class TrainConfig:
     batch_size: int = 8                  # micro-batch per process
     grad_accum: int = 1                  # micro-batches per optimizer step
     lr: float = 5e-4
-    min_lr_ratio: float = 0.1            # final lr = lr * min_lr_ratio (cosine / linear)
+    min_lr_ratio: float = 0.1            # final lr = lr * min_lr_ratio (cosine / linear / wsd)
     warmup_steps: int = 0
-    schedule: str = 'cosine'             # 'cosine' | 'linear' | 'constant'
+    schedule: str = 'cosine'             # 'cosine' | 'linear' | 'constant' | 'wsd' (warm-up, stable, linear decay over the last decay_frac)
+    decay_frac: float = 0.2              # 'wsd': the share of the run (steps, or the time budget) spent decaying
     weight_decay: float = 0.01
     betas: tuple = (0.9, 0.98)
     eps: float = 1e-6
@@ -83,7 +86,8 @@ class TrainConfig:
     prefetch: int = 2                    # batches made ahead in a background thread (0: in the loop)
 
     def __post_init__(self):
-        if self.schedule not in ('cosine', 'linear', 'constant'): raise ConfigError(f"schedule {self.schedule!r}; expected 'cosine', 'linear' or 'constant'")
+        if self.schedule not in SCHEDULES: raise ConfigError(f"schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}")
+        if not 0.0 < self.decay_frac <= 1.0: raise ConfigError(f"decay_frac={self.decay_frac!r}; expected 0 < decay_frac <= 1 (the share of the run spent decaying)")
         if self.precision not in ('auto', 'fp32', 'bf16', 'fp16'): raise ConfigError(f"precision {self.precision!r}; expected 'auto', 'fp32', 'bf16' or 'fp16'")
         if self.nonfinite not in ('stop', 'skip'): raise ConfigError(f"nonfinite {self.nonfinite!r}; expected 'stop' or 'skip'")
         for k in ('max_steps', 'batch_size', 'grad_accum'):
@@ -93,22 +97,27 @@ class TrainConfig:
         self.betas = tuple(self.betas)
 
 # %% ../nbs/06_training.ipynb #824e6a59
-def lr_factor(step: int, max_steps: int, warmup_steps: int = 0, schedule: str = 'cosine', min_lr_ratio: float = 0.1) -> float:
-    "Multiplier of the peak lr at optimizer step `step` (0-based): linear warm-up, then cosine / linear decay to `min_lr_ratio`."
+def lr_factor(step: int, max_steps: int, warmup_steps: int = 0, schedule: str = 'cosine', min_lr_ratio: float = 0.1,
+              decay_frac: float = 0.2, progress: Optional[float] = None) -> float:
+    "Multiplier of the peak lr at optimizer step `step` (0-based): linear warm-up, then cosine / linear / warmup-stable-decay to `min_lr_ratio`."
     if warmup_steps and step < warmup_steps: return (step + 1) / warmup_steps
     if schedule == 'constant': return 1.0
-    t = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+    if schedule == 'wsd':   # stable at the peak, then linear over the last decay_frac of the run (steps or time, whichever is further)
+        f = max(step / max(1, max_steps), progress or 0.0)
+        return 1.0 - (1 - min_lr_ratio) * min(1.0, max(0.0, (f - (1 - decay_frac)) / decay_frac))
+    t = min(1.0, max((step - warmup_steps) / max(1, max_steps - warmup_steps), progress or 0.0))
     decay = 0.5 * (1 + math.cos(math.pi * t)) if schedule == 'cosine' else 1 - t
     return min_lr_ratio + (1 - min_lr_ratio) * decay
 
 class _LrLambda:
     "A picklable lr multiplier (LambdaLR stores objects' __dict__, so the state stays weights_only-loadable)."
-    def __init__(self, max_steps, warmup_steps, schedule, min_lr_ratio): self.a = (max_steps, warmup_steps, schedule, min_lr_ratio)
+    def __init__(self, cfg: TrainConfig): self.a = (cfg.max_steps, cfg.warmup_steps, cfg.schedule, cfg.min_lr_ratio, cfg.decay_frac)
     def __call__(self, step): return lr_factor(step, *self.a)
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
     "Warm-up + decay schedule of `cfg`, stepped once per optimizer step."
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, _LrLambda(cfg.max_steps, cfg.warmup_steps, cfg.schedule, cfg.min_lr_ratio))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, _LrLambda(cfg))
+
 
 # %% ../nbs/06_training.ipynb #ea1527e0
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -450,10 +459,16 @@ def peak_flops(device: torch.device, override_tflops: float = 0.0) -> float:
     name = torch.cuda.get_device_name(device)
     return next((v * 1e12 for k, v in _PEAK_TFLOPS.items() if k in name), 0.0)
 
+def cpu_bf16() -> bool:
+    "Whether this CPU has native bf16 dot products (AVX512-BF16 or AMX) for bf16 autocast through oneDNN."
+    try: return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False
+
 def resolve_precision(precision: str, cuda: bool) -> str:
-    "accelerate's mixed_precision for `precision` ('auto': bf16 on CUDA when supported, fp32 elsewhere)."
+    "accelerate's mixed_precision for `precision` ('auto': bf16 on CUDA when supported, fp32 elsewhere; 'bf16' on a CPU with native bf16)."
     if precision == 'auto': return 'bf16' if cuda and torch.cuda.is_bf16_supported() else 'no'
-    if precision in ('bf16', 'fp16') and not cuda: raise ConfigError(f"precision {precision!r} needs a GPU here; use 'auto' or 'fp32' on CPU")
+    if precision == 'bf16' and not cuda and not cpu_bf16(): raise ConfigError("precision 'bf16' needs a GPU or a CPU with AVX512-BF16/AMX here; use 'auto' or 'fp32'")
+    if precision == 'fp16' and not cuda: raise ConfigError("precision 'fp16' needs a GPU here; use 'auto', 'fp32' or (on a CPU with native bf16) 'bf16'")
     return {'fp32': 'no'}.get(precision, precision)
 
 def make_accelerator(cfg: TrainConfig):
@@ -486,7 +501,7 @@ class Trainer:
     "Train `parts.model` (built from `cfg.task` unless given) with accelerate: DDP, DeepSpeed ZeRO or one process alike."
     def __init__(self, cfg: TrainConfig, parts: Optional[TaskParts] = None):
         self.cfg, self.parts, self.out = cfg, parts, Path(cfg.out_dir)
-        self.state = dict(step=0, tokens=0, best_metric=None, best_checkpoint=None, bad_evals=0, skipped=0, elapsed=0.0)
+        self.state = dict(step=0, tokens=0, best_metric=None, best_checkpoint=None, bad_evals=0, skipped=0, elapsed=0.0, cpu_seconds=0.0)
         self.history: list[dict] = []
 
     @property
@@ -639,9 +654,13 @@ def train(self: Trainer) -> Path:
     "Run until max_steps, max_time or early stopping; returns the best checkpoint (or the last one)."
     if not hasattr(self, 'acc'): self.setup()
     cfg, acc, st = self.cfg, self.acc, self.state
-    bar = progress(total=cfg.max_steps, initial=st['step'], desc=f"{cfg.task} train", unit='step', disable=None if acc.is_main_process else True)
+    timed = bool(cfg.max_time)        # a time budget: the bar counts seconds against it, the schedule ends with it
+    bar = progress(total=int(cfg.max_time) if timed else cfg.max_steps, initial=min(int(st['elapsed']), int(cfg.max_time)) if timed else st['step'],
+                   desc=f"{cfg.task} train", unit='s' if timed else 'step', disable=None if acc.is_main_process else True)
     prof = self._profiler()
     t_start, t_log, tok_log, stop = time.perf_counter() - st['elapsed'], time.perf_counter(), 0, None
+    c_start = time.process_time() - st.get('cpu_seconds', 0.0)   # CPU seconds of this process, all its threads
+    st['threads'] = torch.get_num_threads()
     self.model.train()
     while st['step'] < cfg.max_steps and stop is None:
         losses, ok, ntok = [], True, 0
@@ -661,15 +680,17 @@ def train(self: Trainer) -> Path:
         vec = self._reduce(torch.stack([torch.stack(losses).float().mean(), torch.tensor(float(ntok), device=acc.device)]))
         loss_v, ntok = float(vec[0]) / acc.num_processes, int(vec[1])
         st['tokens'] += ntok; tok_log += ntok
-        now = time.perf_counter(); st['elapsed'] = now - t_start
-        rec = dict(step=st['step'], loss=loss_v, lr=self.sched.get_last_lr()[0], tokens=st['tokens'])
+        now = time.perf_counter(); st['elapsed'] = now - t_start; st['cpu_seconds'] = time.process_time() - c_start
+        if timed: self._time_lr()           # the lr of the next step, as LambdaLR leaves it after its step
+        rec = dict(step=st['step'], loss=loss_v, lr=self.opt.param_groups[0]['lr'], tokens=st['tokens'])
         if gn is not None: rec['grad_norm'] = gn
         if st['step'] % cfg.log_every == 0 or st['step'] == cfg.max_steps:
             rec['tokens_per_s'] = tok_log / max(now - t_log, 1e-9); t_log, tok_log = now, 0
             if self.peak and self.flops_per_token: rec['mfu'] = rec['tokens_per_s'] * self.flops_per_token / (self.peak * acc.num_processes)
             rec.update(self._moe_stats())
         self._log(rec)
-        bar.update(1); bar.set_postfix(loss=f"{loss_v:.4f}", **({'tok/s': f"{rec['tokens_per_s']:.0f}"} if 'tokens_per_s' in rec else {}))
+        bar.update(min(int(st['elapsed']), int(cfg.max_time)) - bar.n if timed else 1)
+        bar.set_postfix(**({'step': st['step']} if timed else {}), loss=f"{loss_v:.4f}", **({'tok/s': f"{rec['tokens_per_s']:.0f}"} if 'tokens_per_s' in rec else {}))
         if prof is not None: prof.step()
         if cfg.max_time and self._reduce(torch.tensor([float(st['elapsed'] > cfg.max_time)], device=acc.device)).item() > 0: stop = 'max_time'
         last = st['step'] == cfg.max_steps or stop is not None
@@ -686,6 +707,14 @@ def train(self: Trainer) -> Path:
     if self.writer: self.writer.close()
     best = st.get('best_checkpoint')
     return Path(best) if best else list_checkpoints(self.out)[-1]
+
+@patch
+def _time_lr(self: Trainer):
+    "Under a time budget the schedule follows the elapsed share of `max_time` (or the steps, whichever is further on)."
+    cfg = self.cfg
+    f = lr_factor(self.state['step'], cfg.max_steps, cfg.warmup_steps, cfg.schedule, cfg.min_lr_ratio, cfg.decay_frac,
+                  progress=self.state['elapsed'] / cfg.max_time)
+    for g, base in zip(self.opt.param_groups, self.sched.base_lrs): g['lr'] = base * f
 
 @patch
 def _nonfinite(self: Trainer, loss: Tensor) -> Optional[str]:
@@ -865,7 +894,7 @@ def _load_state(self: Trainer, ck: Path):
         if not (ck/'optimizer.pt').exists(): raise GTFMError(f"{ck}: no optimizer.pt; it was written by DeepSpeed (resume it under DeepSpeed)")
         self.opt.load_state_dict(torch.load(ck/'optimizer.pt', weights_only=True, map_location='cpu'))
     self.sched.load_state_dict(torch.load(ck/'scheduler.pt', weights_only=True))
-    self.sched.lr_lambdas[0].a = _LrLambda(cfg.max_steps, cfg.warmup_steps, cfg.schedule, cfg.min_lr_ratio).a   # this run's schedule (max_steps may grow)
+    self.sched.lr_lambdas[0].a = _LrLambda(cfg).a   # this run's schedule (max_steps may grow; a stable run may branch into a decay)
     own = ck/f'rng-{rank}.pt'
     set_rng_state(torch.load(own if own.exists() else ck/'rng-0.pt', weights_only=True))
     ds = ck/f'data_state-{rank}.json'
@@ -892,7 +921,15 @@ def _split_spec(data: str) -> str:
     from genome_tfm.data import DATASETS
     return 'declared' if DATASETS[str(data)]['splits'] else 'none'
 
-def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
+def _splits_file(out: Path, splits: Optional[dict]) -> Optional[str]:
+    "Custom splits ({split: [[chrom, start, end]]}) written beside the cached shards as the YAML file prepare_genome reads."
+    if not splits: return None
+    import yaml
+    f = out.parent/f'{out.name}.splits.yaml'; f.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(f, 'w') as h: yaml.safe_dump({str(k): [list(r) for r in v] for k, v in splits.items()}, h)
+    return str(f)
+
+def _stale_shards(out: Path, data: str, window: int, splits: Optional[dict] = None) -> Optional[str]:
     "Why the cached shards `out` of bundled dataset `data` differ from what would be prepared now; None when current."
     from genome_tfm.data import PrepareConfig, Genome, ShardError, prepare_dataset, read_splits, read_manifest, check_splits
     from genome_tfm.core import file_sha256
@@ -904,28 +941,30 @@ def _stale_shards(out: Path, data: str, window: int) -> Optional[str]:
     fasta, gff = prepare_dataset(str(data))
     now = {str(p): file_sha256(p) for p in (fasta, gff)}        # contents compared, not paths (a moved cache stays current)
     if sorted(man.get('sources', {}).values()) != sorted(now.values()): return f"the source files changed since ({', '.join(sorted(now))})"
-    g = Genome(fasta); sp = read_splits(_split_spec(data), g, str(data))             # as prepare_genome reads them
+    g = Genome(fasta); sp = read_splits(_splits_file(out, splits) or _split_spec(data), g, str(data))   # as prepare_genome reads them
     sp = check_splits(sp if sp is not None else {'train': [(c, 0, n) for c, n in g.lengths.items()]}, g)   # as prepare_shards fills them
     if norm(man.get('splits')) != norm({k: [list(r) for r in v] for k, v in sp.items()}): return "the dataset's declared splits changed"
     return None
 
-def resolve_shards(data: str, window: int) -> Path:
-    """A shard directory: `data` itself when it holds a manifest.json, else a bundled dataset prepared into the cache, and
-    prepared again when the cached shards are stale (other settings, source files or declared splits)."""
+def resolve_shards(data: str, window: int, splits: Optional[dict] = None) -> Path:
+    """A shard directory: `data` itself when it holds a manifest.json, else a bundled dataset prepared into the cache (with
+    its declared splits, or `splits` {name: [[chrom, start, end]]}), and prepared again when the cached shards are stale
+    (other settings, source files or splits)."""
     from genome_tfm.data import DATASETS, prepare_genome, PrepareConfig
     p = Path(str(data))
     if (p/'manifest.json').exists(): return p
     if str(data) not in DATASETS:
         raise ConfigError(f"data={data!r}: not a shard directory (no manifest.json) nor a bundled dataset ({', '.join(DATASETS)}); make shards with gtfm_prepare")
-    out = gtfm_home()/'shards'/f'{data}-w{window}'
-    if _stale_shards(out, data, window) is None: return out
+    tag = '' if not splits else '-' + hashlib.sha256(json.dumps(splits, sort_keys=True).encode()).hexdigest()[:10]
+    out = gtfm_home()/'shards'/f'{data}-w{window}{tag}'
+    if _stale_shards(out, data, window, splits) is None: return out
     from accelerate import PartialState
     with PartialState().local_main_process_first():       # rank 0 of each machine prepares, the others find them current
-        why = _stale_shards(out, data, window)
+        why = _stale_shards(out, data, window, splits)
         if why is not None:
             _log.info(f"preparing shards of {data} with {window}-base windows in {out} ({why})")
             if out.exists(): shutil.rmtree(out)
-            prepare_genome(str(data), out, splits=_split_spec(data), cfg=PrepareConfig(window=window))
+            prepare_genome(str(data), out, splits=_splits_file(out, splits) or _split_spec(data), cfg=PrepareConfig(window=window))
     return out
 
 def shard_batches(root: Path, split: str, cfg: TrainConfig, transform: Callable, train: bool = True) -> Optional[ShardBatches]:
@@ -1029,9 +1068,10 @@ def _checkpoint_model_type(path: str | Path) -> Optional[str]:
     return json.loads(p.read_text()).get('model_type') if p.exists() else None
 
 def build_gene_structure(cfg: TrainConfig) -> TaskParts:
-    "Task 'gene_structure': HierarchicalGeneModel on ShardedDataset windows (per-base class + CDS phase on both strands)."
+    """Task 'gene_structure': HierarchicalGeneModel on ShardedDataset windows (per-base class + CDS phase on both strands).
+    task_args: `splits` ({name: [[chrom, start, end]]}, instead of the dataset's declared ones) and `eval_split` (default 'valid')."""
     from genome_tfm.hierarchical import HierarchicalGeneModel, hier_preset, batch_inputs, flops_per_base
-    root = resolve_shards(cfg.data, cfg.window)
+    root = resolve_shards(cfg.data, cfg.window, cfg.task_args.get('splits'))
     mt = _checkpoint_model_type(cfg.init_from) if cfg.init_from else None
     if mt == 'genome_hier': model = HierarchicalGeneModel.from_pretrained(cfg.init_from)       # continue fine-tuning
     else:
@@ -1044,7 +1084,7 @@ def build_gene_structure(cfg: TrainConfig) -> TaskParts:
     def transform(b, rng): return batch_inputs(b)
     try: fpt = flops_per_base(model.config, cfg.window)
     except Exception: fpt = 0.0
-    return TaskParts(model, shard_batches(root, 'train', cfg, transform), shard_batches(root, 'valid', cfg, transform, train=False),
+    return TaskParts(model, shard_batches(root, 'train', cfg, transform), shard_batches(root, cfg.task_args.get('eval_split', 'valid'), cfg, transform, train=False),
                      count_tokens=lambda b: int(b['input_ids'].numel()), seq_len=cfg.window, metrics=_gene_metrics, flops_per_token=fpt)
 
 def _gene_metrics(out, b) -> dict:

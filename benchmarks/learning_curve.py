@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Learning curves of gene-structure presets on TAIR10 chr1: exon and gene F1 on the tuning slice against CPU-minutes and bases seen.
+
+    python benchmarks/learning_curve.py --preset tiny                      # budgets 10,20,40,80,160 CPU-minutes, seed 0
+    python benchmarks/learning_curve.py --preset small --seeds 1,2 --budgets 10   # the smallest budget again, other seeds
+    python benchmarks/learning_curve.py --summary                          # print the table of what is measured so far
+
+Every point is an annealed model. Each (preset, seed) has one stable run at the peak learning rate (`schedule=constant`
+after a warm-up) that is checkpointed at 80% of every budget; from that checkpoint a branch decays the learning rate
+linearly to 10% over the last 20% (`schedule=wsd`, genome_tfm.train), so a budget of b CPU-minutes costs its own decay
+plus the shared stable run. Budgets are fixed numbers of optimizer steps, converted once from CPU-minutes by a short
+calibration run of the preset (`calibration.json` in the work folder), so every run is deterministic and resumes
+exactly: a killed run started again continues from its last checkpoint (stable runs and branches alike), and finished
+points are kept. The CPU-minutes reported are what the run really used (`cpu_seconds` of the trainer: process CPU
+time, all threads), beside wall-clock minutes and bases seen.
+
+Training: chr1:0-18,500,000 (2,048-base windows, both strands labelled). Scoring: chr1:18,500,000-20,000,000, the
+tuning slice (training split, never trained on; the validation region and the reserved 20-25 Mb are not touched):
+the decoder settings of the demo's grid are chosen there (`tune_decoder`, best gene F1 then exon F1) and the best
+annotation is scored by `genome_tfm.evaluate.evaluate` (exon, intron, transcript, gene Sn/Sp/F1, CDS base F1).
+Results accumulate in benchmarks/results/learning_curve-cpu.json, one record per (preset, seed, budget).
+"""
+import argparse, datetime, fcntl, json, os, platform, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN, TUNE = (0, 18_500_000), (18_500_000, 20_000_000)
+LR = {'tiny': 3e-3, 'small': 2e-3, 'medium': 1e-3}      # peak learning rates (not tuned: tiny's is the demo's, larger models get less)
+WINDOW, BATCH, WARMUP, STABLE = 2048, 8, 20, 0.8
+
+def shards(genome, ref) -> Path:
+    "Labelled shards of the training part (train) and the tuning slice (valid: the trainer's eval loss), made once."
+    from genome_tfm.core import gtfm_home
+    from genome_tfm.data import prepare_shards, PrepareConfig, TAIR10_CHROM
+    out = gtfm_home()/'curves'/f'tair10_train{TRAIN[0]}-{TRAIN[1]}_w{WINDOW}'
+    if not (out/'manifest.json').exists():
+        prepare_shards(genome, ref, {'train': [(TAIR10_CHROM, *TRAIN)], 'valid': [(TAIR10_CHROM, *TUNE)]}, out, PrepareConfig(window=WINDOW))
+    return out
+
+def train_config(preset: str, data: Path, out: Path, seed: int, **kw):
+    from genome_tfm.train import TrainConfig
+    from genome_tfm.annotate import DemoConfig
+    base = dict(task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=WINDOW,
+                batch_size=BATCH, lr=LR.get(preset, 1e-3), warmup_steps=WARMUP, out_dir=str(out), seed=seed, eval_batches=8,
+                tensorboard=False, log_every=25, keep_last=3, resume='auto')
+    return TrainConfig(**{**base, **kw})
+
+def calibrate(preset: str, data: Path, work: Path, steps: int = 40) -> dict:
+    "CPU seconds per optimizer step of `preset` from a short run (kept in calibration.json so that budgets never change)."
+    from genome_tfm.train import Trainer
+    f = work/preset/'calibration.json'
+    if f.exists(): return json.loads(f.read_text())
+    tr = Trainer(train_config(preset, data, work/preset/'calibration', 0, max_steps=steps, schedule='constant', resume=None, eval_batches=1))
+    tr.train()
+    cal = dict(steps=steps, cpu_seconds=tr.state['cpu_seconds'], wall_seconds=tr.state['elapsed'], threads=tr.state.get('threads'),
+               cpu_seconds_per_step=tr.state['cpu_seconds'] / steps, date=datetime.date.today().isoformat())
+    f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(cal, indent=1))
+    return cal
+
+def budget_steps(minutes: float, cal: dict) -> int:
+    "Optimizer steps of a budget, a multiple of 5 so that the stable part (80%) is a whole number of steps."
+    return max(25, int(round(minutes * 60 / cal['cpu_seconds_per_step'] / 5)) * 5)
+
+def checkpoint_at(run: Path, step: int):
+    p = run/'checkpoints'/f'step-{step:08d}'
+    return p if (p/'trainer_state.json').exists() else None
+
+def stable_to(preset, data, work, seed, step: int, save_every: int) -> Path:
+    "Advance the seed's stable run (constant lr after warm-up) to `step`; returns that checkpoint."
+    from genome_tfm.train import fit
+    run = work/preset/f'seed{seed}'/'stable'
+    if checkpoint_at(run, step) is None:
+        fit(train_config(preset, data, run, seed, max_steps=step, schedule='constant', save_every=save_every, eval_every=0))
+    ck = checkpoint_at(run, step)
+    if ck is None: raise RuntimeError(f"{run}: no checkpoint at step {step} after training")
+    return ck
+
+def branch(preset, data, work, seed, minutes, steps: int, stable_ck: Path, save_every: int) -> Path:
+    "Decay branch of a budget: from the stable checkpoint at 80% to `steps` with a linear decay (wsd); returns its final checkpoint."
+    from genome_tfm.train import fit, list_checkpoints
+    run = work/preset/f'seed{seed}'/f'budget{minutes:g}'
+    own = list_checkpoints(run) if (run/'checkpoints').exists() else []
+    if checkpoint_at(run, steps) is None:
+        fit(train_config(preset, data, run, seed, max_steps=steps, schedule='wsd', decay_frac=1 - STABLE, save_every=save_every,
+                         eval_every=0, resume='auto' if own else str(stable_ck)))
+    return checkpoint_at(run, steps)
+
+def score(ck: Path, genome, ref, data: Path) -> dict:
+    "Decoder settings chosen on the tuning slice, then that slice's annotation scored against RefSeq."
+    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotate import DemoConfig, demo_inference, model_class_prior, shard_class_prior, tune_decoder, annotate_genome
+    from genome_tfm.evaluate import evaluate
+    from genome_tfm.train import load_checkpoint
+    model, _, tcfg = load_checkpoint(ck)
+    d = DemoConfig()
+    icfg = demo_inference(d, model_class_prior(shard_class_prior(data), (tcfg.model_args or {}).get('class_weights')))
+    region = (TAIR10_CHROM, *TUNE)
+    t0 = time.perf_counter(); best, table = tune_decoder(model, genome, ref, region, icfg, d.tune_grid); t_tune = time.perf_counter() - t0
+    t0 = time.perf_counter(); ann = annotate_genome(model, genome, regions=[region], cfg=best); t_ann = time.perf_counter() - t0
+    r = evaluate(genome, ref, ann, region)
+    lv = r['levels']
+    return dict(params=sum(p.numel() for p in model.parameters()), **{f'{k} {m}': lv[k][m] for k in ('exon', 'intron', 'transcript', 'gene') for m in ('sn', 'sp', 'f1') if k in lv},
+                cds_base_f1=r['class_f1']['CDS'], genes_predicted=len(ann), decoder={k: getattr(best, k) for k in d.tune_grid},
+                tune_seconds=t_tune, annotate_seconds=t_ann, annotate_mb_per_min=(TUNE[1] - TUNE[0]) / 1e6 / (t_ann / 60))
+
+def load_results(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else dict(points=[])
+
+def save_results(path: Path, res: dict):
+    import torch, genome_tfm
+    res.update(device='cpu', machine=f'{platform.machine()} {os.cpu_count()} cores (shared 2-core CPU machine)', torch=torch.__version__,
+               genome_tfm=genome_tfm.__version__, updated=datetime.datetime.now().isoformat(timespec='seconds'),
+               protocol=dict(train=list(TRAIN), tune=list(TUNE), window=WINDOW, batch_size=BATCH, warmup_steps=WARMUP, lr=LR,
+                             stable_share=STABLE, min_lr_ratio=0.1, schedule='stable (constant) run branched into linear decays (wsd)'))
+    res['points'].sort(key=lambda p: (p['preset'], p['seed'], p['budget_minutes']))
+    tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=1)); tmp.replace(path)
+
+def summary(res: dict):
+    import pandas as pd
+    if not res['points']: print('no points yet'); return
+    df = pd.DataFrame(res['points'])
+    cols = ['preset', 'seed', 'budget_minutes', 'cpu_minutes', 'bases_seen', 'exon f1', 'gene f1', 'intron f1', 'cds_base_f1']
+    df['bases_seen'] = (df['bases_seen'] / 1e6).round(1)
+    print(df[[c for c in cols if c in df]].round(3).to_string(index=False))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--preset', default='tiny', help='hierarchical preset: tiny, small, medium')
+    ap.add_argument('--budgets', default='10,20,40,80,160', help='CPU-minute budgets, comma-separated')
+    ap.add_argument('--seeds', default='0', help='seeds, comma-separated (each has its own stable run)')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (1: two runs can share the 2-core machine)')
+    ap.add_argument('--work', default=str(ROOT/'runs'/'curves'), help='run folders (git-ignored; keep it to resume)')
+    ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'learning_curve-cpu.json'))
+    ap.add_argument('--summary', action='store_true', help='print the measured points and exit')
+    a = ap.parse_args()
+    out = Path(a.out)
+    if a.summary: return summary(load_results(out))
+    os.environ.setdefault('OMP_NUM_THREADS', str(a.threads))
+    import torch
+    torch.set_num_threads(a.threads)
+    from genome_tfm.data import load_dataset
+    genome, ref = load_dataset('tair10_chr1')
+    work = Path(a.work); data = shards(genome, ref)
+    cal = calibrate(a.preset, data, work)
+    budgets = sorted(float(b) for b in a.budgets.split(','))
+    print(f"{a.preset}: {cal['cpu_seconds_per_step']:.3f} CPU s/step -> budgets " + ', '.join(f'{b:g} min = {budget_steps(b, cal)} steps' for b in budgets), flush=True)
+    for seed in (int(s) for s in a.seeds.split(',')):
+        for b in budgets:
+            res = load_results(out)
+            if any(p['preset'] == a.preset and p['seed'] == seed and p['budget_minutes'] == b for p in res['points']): continue
+            steps = budget_steps(b, cal); every = budget_steps(5, cal)     # a checkpoint about every 5 CPU-minutes
+            ck = branch(a.preset, data, work, seed, b, steps, stable_to(a.preset, data, work, seed, int(steps * STABLE), every), every)
+            st = json.loads((ck/'trainer_state.json').read_text())['state']
+            point = dict(preset=a.preset, seed=seed, budget_minutes=b, steps=steps, cpu_minutes=st['cpu_seconds'] / 60,
+                         wall_minutes=st['elapsed'] / 60, bases_seen=st['tokens'], threads=a.threads,
+                         checkpoint=str(ck.relative_to(ROOT) if ck.is_relative_to(ROOT) else ck), calibration=cal, **score(ck, genome, ref, data))
+            with open(out.with_suffix('.lock'), 'w') as lock:       # several presets may run at once: append under a lock
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                res = load_results(out); res['points'].append(point); save_results(out, res)
+            print(f"{a.preset} seed {seed} {b:g} CPU-min ({point['cpu_minutes']:.1f} used, {point['bases_seen'] / 1e6:.1f} M bases): "
+                  f"exon F1 {point['exon f1']:.3f}, gene F1 {point['gene f1']:.3f}, CDS base F1 {point['cds_base_f1']:.3f}", flush=True)
+
+if __name__ == '__main__':
+    main()
