@@ -24,9 +24,10 @@ from .model import GenomeBertConfig, GenomeBertModel, model_preset, count_parame
 
 # %% auto #0
 __all__ = ['PATCHINGS', 'POOLINGS', 'HIER_PRESETS', 'SIGNALS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset',
-           'ConvBlock', 'local_chunks', 'LocalAttention', 'local_receptive_field', 'patch_index', 'PatchPool',
-           'HierarchicalOutput', 'gene_structure_loss', 'signal_labels', 'HierarchicalGeneModel', 'batch_inputs',
-           'token_patches', 'rc_inputs', 'flip_strands', 'predict_proba', 'parameter_table', 'flops_per_base']
+           'conv_bases', 'conv_bases_reference', 'ConvBlock', 'local_chunks', 'LocalAttention', 'local_receptive_field',
+           'patch_index', 'PatchPool', 'HierarchicalOutput', 'gene_structure_loss', 'signal_labels',
+           'HierarchicalGeneModel', 'batch_inputs', 'token_patches', 'rc_inputs', 'flip_strands', 'predict_proba',
+           'parameter_table', 'flops_per_base']
 
 # %% ../nbs/05b_hierarchical.ipynb #f0bc1cdd
 class HierarchicalError(GTFMError, ValueError):
@@ -122,6 +123,15 @@ def hier_preset(name: str, **overrides) -> HierarchicalConfig:
     return HierarchicalConfig(**{**kw, **overrides})
 
 # %% ../nbs/05b_hierarchical.ipynb #4e871961
+def conv_bases(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    "`conv` over the bases of x (B, L, C) -> (B, L, C) with no transposing copies: a (1, k) conv2d on the channels-last view (B, C, 1, L)."
+    y = F.conv2d(x.transpose(1, 2).unsqueeze(2), conv.weight.unsqueeze(2), conv.bias, padding=(0, conv.padding[0]), dilation=(1, conv.dilation[0]))
+    return y.squeeze(2).transpose(1, 2)                                               # (B, L, C), contiguous
+
+def conv_bases_reference(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    "The plain form of `conv_bases`: transpose to (B, C, L), conv1d, transpose back."
+    return conv(x.transpose(1, 2)).transpose(1, 2)
+
 class ConvBlock(nn.Module):
     "Pre-LN residual 1-D convolution over bases, x + W GELU(conv(LN x)); blind to padded positions."
     def __init__(self, dim: int, kernel: int, dropout: float = 0.0, dilation: int = 1):
@@ -129,6 +139,7 @@ class ConvBlock(nn.Module):
         self.norm, self.conv = nn.LayerNorm(dim), nn.Conv1d(dim, dim, kernel, padding=dilation * (kernel // 2), dilation=dilation)
         self.proj, self.drop = nn.Linear(dim, dim), nn.Dropout(dropout)
         self.gradient_checkpointing = False   # set by PreTrainedModel.gradient_checkpointing_enable
+    fast = True                               # conv_bases (no transposing copies); False: conv_bases_reference (benchmarks compare both)
 
     def forward(self, x: Tensor, valid: Optional[Tensor] = None) -> Tensor:   # x (B, L, C), valid (B, L, 1) or None
         if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
@@ -138,7 +149,7 @@ class ConvBlock(nn.Module):
     def _forward(self, x: Tensor, valid: Optional[Tensor] = None) -> Tensor:
         h = self.norm(x)
         if valid is not None: h = h * valid
-        h = F.gelu(self.conv(h.transpose(1, 2)).transpose(1, 2))              # (B, L, C)
+        h = F.gelu((conv_bases if ConvBlock.fast else conv_bases_reference)(self.conv, h))   # (B, L, C)
         return x + self.drop(self.proj(h))
 
 # %% ../nbs/05b_hierarchical.ipynb #5edd23ed
