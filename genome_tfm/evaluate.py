@@ -279,11 +279,17 @@ def plot_levels(results: dict, ax=None, title: str = ''):
     return ax
 
 # %% ../nbs/08_evaluation.ipynb #f3a2e8f0
-def write_report(results: dict, path: str | Path, title: str = 'Gene prediction report') -> Path:
-    "A self-contained HTML report: level table, per-base and phase F1, error breakdown, F1 plot."
+def _png(fig) -> str:
+    "A matplotlib figure as an inline <img> (base64 PNG); the figure is closed."
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=110); plt.close(fig)
+    return f"<img src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'/>"
+
+def write_report(results: dict, path: str | Path, title: str = 'Gene prediction report', figures: Optional[dict] = None) -> Path:
+    "A self-contained HTML report: level table, per-base and phase F1, error breakdown, F1 plot, and `figures` {heading: matplotlib figure}."
     import matplotlib; import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 3.2)); plot_levels(results, ax); fig.tight_layout()
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=110); plt.close(fig)
+    levels_png = _png(fig)
     tbl = score_table(results).round(4).to_html(border=0, na_rep='n/a')
     import pandas as pd
     bases = pd.DataFrame({m: {**r['class_f1'], **{f'phase {k}': v for k, v in r['phase_f1'].items()}} for m, r in results.items()}).round(4).to_html(border=0)
@@ -291,8 +297,9 @@ def write_report(results: dict, path: str | Path, title: str = 'Gene prediction 
     region = next(iter(results.values()))['region'] if results else ['', 0, 0]
     body = (f"<h1>{html.escape(title)}</h1><p>Region {html.escape(str(region[0]))}:{region[1] + 1:,}-{region[2]:,}. CDS-based, strand-aware; "
             "reference genes crossing the region edge are masked with the predictions overlapping them.</p>"
-            f"<h2>Sensitivity, specificity, F1</h2>{tbl}<img src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'/>"
-            f"<h2>Per-base F1 (both strands) and CDS phase F1</h2>{bases}<h2>Errors</h2>{errs}")
+            f"<h2>Sensitivity, specificity, F1</h2>{tbl}{levels_png}"
+            + ''.join(f"<h2>{html.escape(h)}</h2>{_png(f)}" for h, f in (figures or {}).items())
+            + f"<h2>Per-base F1 (both strands) and CDS phase F1</h2>{bases}<h2>Errors</h2>{errs}")
     doc = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>body{font:14px sans-serif;"
            "max-width:1000px;margin:2em auto}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right;border-bottom:1px solid #ddd}</style>"
            f"</head><body>{body}</body></html>")
