@@ -15,6 +15,7 @@ from numba import njit
 from .core import GTFMError, ConfigError, Timer, atomic_write, config_to_dict, get_device, get_logger, gtfm_home, progress
 from .data import (Genome, Annotation, GeneModel, Transcript, encode_seq, decode_seq, revcomp, revcomp_codes, cds_phase, transcript_cds_seq,
                              write_gff3, N_CODE)
+from .gene_stats import GeneStats, as_gene_stats, stats_bonus, content_llr
 
 _log = get_logger('genome_tfm.annotate')
 
@@ -26,7 +27,8 @@ __all__ = ['IG', 'S0', 'S1', 'S2', 'C0', 'C1', 'C1B', 'C2', 'C2STOP', 'I2', 'I0B
            'as_predict_fn', 'open_genome', 'annotate_genome', 'edge_effect', 'plot_tiling', 'shard_class_prior',
            'check_checkpoint', 'decoder_settings', 'checkpoint_id', 'load_annotator', 'gtfm_annotate', 'annotate_cli',
            'plot_gene_tracks', 'DemoConfig', 'demo_config', 'demo_shards', 'demo_train', 'model_class_prior',
-           'demo_inference', 'tune_decoder', 'demo_table', 'run_demo', 'gtfm_demo']
+           'demo_inference', 'predict_region', 'decode_predictions', 'tune_decoder', 'demo_table', 'run_demo',
+           'gtfm_demo']
 
 # %% ../nbs/07_annotate.ipynb #140865e1
 IG, S0, S1, S2, C0, C1, C1B, C2, C2STOP, I2, I0B, I1BB, NCI, N_STATES = 0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 17, 33, 34
@@ -152,13 +154,18 @@ def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
 
 def decode_strand(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray, min_intron: int = 20,
                   start_penalty: float = 0.0, intron_penalty: float = 0.0, class_prior: Optional[Sequence[float]] = None,
-                  signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0, start_stop_weight: Optional[float] = None) -> tuple[list, float]:
+                  signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0, start_stop_weight: Optional[float] = None,
+                  stats: Optional[GeneStats | str] = None, stats_weight: float = 0.0, content_weight: float = 0.0) -> tuple[list, float]:
     "Genes (lists of CDS segments) of one strand, in transcription orientation, and the path's log-score."
     if min_intron < 4: raise GTFMError(f"min_intron must be at least 4 (GT..AG), got {min_intron}")
     codes = np.ascontiguousarray(codes, np.uint8)
     if len(codes) < 3: return [], 0.0
     e_ig, e_c, e_in = emissions(codes, class_prob, phase_prob, class_prior=class_prior)
     sg = signal_bonus(signal_prob, len(codes), signal_weight, start_stop_weight)
+    if stats is not None and (stats_weight or content_weight):      # learned gene statistics (genome_tfm.gene_stats)
+        gs = as_gene_stats(stats)
+        if stats_weight: sg = sg + stats_weight * stats_bonus(gs, codes)           # PWM log-odds at the same transitions
+        if content_weight: e_c = e_c + content_weight * content_llr(gs, codes)     # coding vs non-coding, per codon position
     path, score = _viterbi(codes, e_ig, np.ascontiguousarray(e_c), e_in, sg, int(min_intron), float(start_penalty), float(intron_penalty), STOP_CODONS)
     return path_genes(path), float(score)
 
@@ -282,6 +289,9 @@ class InferenceConfig:
     class_prior: Optional[tuple] = None   # decoder: class frequencies (intergenic, UTR, CDS, intron) for scaled likelihoods
     signal_weight: float = 1.0    # decoder: weight of the model's splice-site log-odds (donor, acceptor) at intron boundaries
     start_stop_weight: float = 1.0   # decoder: weight of its start and stop log-odds at gene ends
+    stats: Optional[str] = None   # decoder: gene statistics JSON learned from an annotation (genome_tfm.gene_stats); None: not used
+    stats_weight: float = 0.0     # decoder: weight of the statistics' signal PWM log-odds (donor, acceptor, start, stop)
+    content_weight: float = 0.0   # decoder: weight of the statistics' content sensor (coding vs non-coding log-likelihood ratio)
     prefix: str = 'gtfm'          # gene id prefix
     def __post_init__(self):
         if self.window <= 2 * self.margin: raise ConfigError(f"InferenceConfig: window ({self.window}) must exceed 2 * margin ({2 * self.margin})")
@@ -291,7 +301,8 @@ class InferenceConfig:
     def decode_kw(self) -> dict:
         return dict(min_intron=self.min_intron, start_penalty=self.start_penalty, intron_penalty=self.intron_penalty, signal_weight=self.signal_weight,
                     start_stop_weight=self.start_stop_weight,
-                    class_prior=None if self.class_prior is None else tuple(self.class_prior))
+                    class_prior=None if self.class_prior is None else tuple(self.class_prior),
+                    stats=self.stats, stats_weight=self.stats_weight, content_weight=self.content_weight)
 
 # %% ../nbs/07_annotate.ipynb #354639a9
 def tile_windows(L: int, window: int, margin: int, align: int = 1) -> list[tuple[int, int, int]]:
@@ -559,7 +570,8 @@ def _parse_prior(spec: Optional[str], tcfg: dict) -> Optional[tuple]:
     if len(q) != 4 or min(q) <= 0: raise GTFMError(f"--class_prior {spec!r}: expected 'auto' or 4 positive numbers (intergenic,UTR,CDS,intron)")
     return q
 
-DECODER_FIELDS = ('min_intron', 'start_penalty', 'intron_penalty', 'signal_weight', 'start_stop_weight', 'min_cds', 'class_prior')
+DECODER_FIELDS = ('min_intron', 'start_penalty', 'intron_penalty', 'signal_weight', 'start_stop_weight', 'min_cds', 'class_prior',
+                  'stats', 'stats_weight', 'content_weight')
 
 def decoder_settings(path: Optional[str | Path], checkpoint: Optional[str | Path] = None) -> dict:
     "Decoder settings (InferenceConfig fields of DECODER_FIELDS) from a JSON file, else the checkpoint's decoder.json, else {}."
@@ -572,6 +584,7 @@ def decoder_settings(path: Optional[str | Path], checkpoint: Optional[str | Path
     bad = [k for k in d if k not in DECODER_FIELDS]
     if not isinstance(d, dict) or bad: raise GTFMError(f"decoder settings {f}: unknown fields {', '.join(map(str, bad))}; expected some of {', '.join(DECODER_FIELDS)}")
     if d.get('class_prior') is not None: d['class_prior'] = tuple(d['class_prior'])
+    if d.get('stats') and not Path(d['stats']).is_absolute(): d['stats'] = str(f.parent/d['stats'])   # beside decoder.json
     return d
 
 def checkpoint_id(path: str | Path) -> str:
@@ -736,24 +749,36 @@ def demo_inference(cfg: DemoConfig, class_prior: Optional[tuple] = None) -> Infe
                            start_penalty=cfg.start_penalty, intron_penalty=cfg.intron_penalty, signal_weight=cfg.signal_weight,
                            start_stop_weight=cfg.start_stop_weight, class_prior=class_prior if cfg.scaled_likelihoods else None)
 
+def predict_region(model, genome: Genome, region: tuple, cfg: InferenceConfig, device=None, tokenizer=None) -> tuple:
+    "Codes (L,) of `region` and its class (2, L, 4), phase (2, L, 3) and signal (2, L, 5) probabilities (None without a signal head), predicted once."
+    cfg = _aligned(cfg, model)
+    fn, dev = as_predict_fn(model, device, tokenizer)
+    c, s, e = _regions(genome, None, [region])[0]
+    ps, pe = max(0, s - cfg.margin) // cfg.align * cfg.align, min(genome.lengths[c], e + cfg.margin)
+    codes, soft = genome.encode(c, ps, pe)
+    cp, pp, *sp = (p[:, s - ps:e - ps] for p in predict_stitched(fn, codes, cfg.window, cfg.margin, cfg.batch_size, dev, softmask=soft, align=cfg.align))
+    return codes[s - ps:e - ps], cp, pp, (sp[0] if sp else None)
+
+def decode_predictions(preds: tuple, genome: Genome, region: tuple, cfg: InferenceConfig) -> Annotation:
+    "Gene models of `region` decoded in one piece from `predict_region`'s output with `cfg`'s decoder settings (CDS shorter than min_cds dropped)."
+    codes, cp, pp, sp = preds; c, s, e = region
+    ann = decode(codes, cp, pp, c, offset=s, signal_prob=sp, **cfg.decode_kw)
+    return Annotation([g for g in ann if g.transcripts[0].cds_length >= cfg.min_cds], 'decoder', {c: genome.lengths[c]})
+
 def tune_decoder(model, genome: Genome, ref: Annotation, region: tuple, cfg: InferenceConfig, grid: dict,
-                 device=None) -> tuple[InferenceConfig, 'pd.DataFrame']:
-    "The decoder settings of `grid` (InferenceConfig field -> values) with the best gene F1 (then exon F1) on `region`, and the table of all."
+                 device=None, preds: Optional[tuple] = None) -> tuple[InferenceConfig, 'pd.DataFrame']:
+    "The decoder settings of `grid` (InferenceConfig field -> values) with the best gene F1 (then exon F1) on `region`, and the table of all (`preds`: reuse a `predict_region`)."
     import itertools, pandas as pd
     from genome_tfm.evaluate import evaluate
     bad = [k for k in grid if k not in {f.name for f in dataclasses.fields(InferenceConfig)}]
     if bad: raise ConfigError(f"tune_decoder: {', '.join(bad)} not InferenceConfig fields")
     cfg = _aligned(cfg, model)
-    fn, dev = as_predict_fn(model, device)
     c, s, e = _regions(genome, None, [region])[0]
-    ps, pe = max(0, s - cfg.margin) // cfg.align * cfg.align, min(genome.lengths[c], e + cfg.margin)
-    codes, soft = genome.encode(c, ps, pe)
-    cp, pp, *sp = (p[:, s - ps:e - ps] for p in predict_stitched(fn, codes, cfg.window, cfg.margin, cfg.batch_size, dev, softmask=soft, align=cfg.align))
+    preds = predict_region(model, genome, (c, s, e), cfg, device) if preds is None else preds
     rows = []
     for combo in itertools.product(*grid.values()):
         k = dataclasses.replace(cfg, **dict(zip(grid, combo)))
-        ann = decode(codes[s - ps:e - ps], cp, pp, c, offset=s, signal_prob=sp[0] if sp else None, **k.decode_kw)
-        ann = Annotation([g for g in ann if g.transcripts[0].cds_length >= k.min_cds], 'decoder', {c: genome.lengths[c]})
+        ann = decode_predictions(preds, genome, (c, s, e), k)
         lv = evaluate(genome, ref, ann, (c, s, e))['levels']
         rows.append({**dict(zip(grid, combo)), 'genes': len(ann), 'exon F1': lv['exon']['f1'], 'gene F1': lv['gene']['f1']})
     table = pd.DataFrame(rows).sort_values(['gene F1', 'exon F1'], ascending=False, kind='stable').reset_index(drop=True)
