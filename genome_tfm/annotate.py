@@ -21,14 +21,15 @@ _log = get_logger('genome_tfm.annotate')
 
 # %% auto #0
 __all__ = ['IG', 'S0', 'S1', 'S2', 'C0', 'C1', 'C1B', 'C2', 'C2STOP', 'I2', 'I0B', 'I1BB', 'NCI', 'N_STATES', 'CODING_STATES',
-           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DECODER_FIELDS', 'DEMO_PRESETS',
-           'emissions', 'signal_bonus', 'path_genes', 'decode_strand', 'decode', 'structure_problems',
-           'viterbi_reference', 'InferenceConfig', 'tile_windows', 'window_end', 'predict_stitched', 'annotate_region',
-           'as_predict_fn', 'open_genome', 'annotate_genome', 'edge_effect', 'plot_tiling', 'shard_class_prior',
-           'check_checkpoint', 'decoder_settings', 'checkpoint_id', 'load_annotator', 'gtfm_annotate', 'annotate_cli',
+           'JUMP', 'A_', 'C_', 'G_', 'T_', 'STOP_CODONS', 'NEG', 'PredictFn', 'DECODER_FIELDS', 'MODELS_DIR',
+           'MODEL_FILES', 'DEMO_PRESETS', 'STATS_GRID', 'PENALTY_GRID', 'emissions', 'signal_bonus', 'path_genes',
+           'decode_strand', 'decode', 'structure_problems', 'viterbi_reference', 'InferenceConfig', 'tile_windows',
+           'window_end', 'predict_stitched', 'annotate_region', 'as_predict_fn', 'open_genome', 'annotate_genome',
+           'edge_effect', 'plot_tiling', 'shard_class_prior', 'check_checkpoint', 'decoder_settings', 'checkpoint_id',
+           'load_annotator', 'shipped_models', 'resolve_model', 'ship_model', 'gtfm_annotate', 'annotate_cli',
            'plot_gene_tracks', 'DemoConfig', 'demo_config', 'demo_shards', 'demo_train', 'model_class_prior',
-           'demo_inference', 'predict_region', 'decode_predictions', 'tune_decoder', 'demo_table', 'run_demo',
-           'gtfm_demo']
+           'demo_inference', 'predict_region', 'decode_predictions', 'tune_decoder', 'demo_table', 'demo_tracks',
+           'run_demo', 'gtfm_demo', 'tune_decoder_stats']
 
 # %% ../nbs/07_annotate.ipynb #140865e1
 IG, S0, S1, S2, C0, C1, C1B, C2, C2STOP, I2, I0B, I1BB, NCI, N_STATES = 0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 17, 33, 34
@@ -602,11 +603,55 @@ def load_annotator(checkpoint: str | Path, device=None) -> tuple:
     except Exception as e: raise GTFMError(f"checkpoint {p}: cannot load the model: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from None
     return model, tok, tcfg, p
 
+# %% ../nbs/07_annotate.ipynb #b643e6ab
+MODELS_DIR = Path(__file__).resolve().parent/'models' if '__file__' in globals() else Path('../genome_tfm/models').resolve()
+MODEL_FILES = ('model.safetensors', 'config.json', 'train_config.yaml', 'trainer_state.json', 'decoder.json')
+
+def _models_root(root: Optional[str | Path] = None) -> Path:
+    import os
+    return Path(root or os.environ.get('GTFM_MODELS') or MODELS_DIR)
+
+def shipped_models(root: Optional[str | Path] = None) -> list[str]:
+    "Names of the trained models shipped with the package (folders holding a model_card.json)."
+    r = _models_root(root)
+    return sorted(p.parent.name for p in r.glob('*/model_card.json')) if r.is_dir() else []
+
+def resolve_model(spec: str | Path, root: Optional[str | Path] = None) -> Path:
+    "The checkpoint folder of a shipped model's name (weights checked against its model card) or of a checkpoint / run directory path."
+    from genome_tfm.core import file_sha256
+    d = _models_root(root)/str(spec)
+    if (d/'model_card.json').is_file():
+        card = json.loads((d/'model_card.json').read_text())
+        if not (d/'model.safetensors').is_file(): raise GTFMError(f"model {spec!r}: {d}/model.safetensors is missing; reinstall genome_tfm")
+        if file_sha256(d/'model.safetensors') != card.get('sha256'):
+            raise GTFMError(f"model {spec!r}: {d}/model.safetensors does not match the SHA-256 in its model card; reinstall genome_tfm")
+        return d
+    if Path(spec).exists() or any(ch in str(spec) for ch in '/\\.'): return Path(spec)
+    names = shipped_models(root)
+    raise GTFMError(f"--model {str(spec)!r}: not a shipped model nor a checkpoint directory; shipped models: {', '.join(names) if names else 'none yet'}")
+
+def ship_model(checkpoint: str | Path, name: str, card: dict, root: Optional[str | Path] = None) -> Path:
+    "Copy a gene-structure checkpoint (weights, configs, decoder settings and statistics) into the models folder as `name`, with its model card."
+    import shutil
+    from genome_tfm.core import file_sha256
+    p, _, _ = check_checkpoint(checkpoint)
+    d = _models_root(root)/name; d.mkdir(parents=True, exist_ok=True)
+    for f in MODEL_FILES + ('gene_stats.json',):
+        if (p/f).is_file(): shutil.copy2(p/f, d/f)
+    if not (d/'decoder.json').is_file(): raise GTFMError(f"checkpoint {p}: no decoder.json; choose decoder settings first (tune_decoder / tune_decoder_stats)")
+    full = dict(name=name, sha256=file_sha256(d/'model.safetensors'), files=sorted(x.name for x in d.iterdir() if x.name != 'model_card.json'), **card)
+    with atomic_write(d/'model_card.json', 'w') as f: json.dump(full, f, indent=1)
+    lines = [f"# genome_tfm model `{name}`", ''] + [f"- **{k}**: {v}" for k, v in full.items() if not isinstance(v, (dict, list))]
+    for k, v in full.items():
+        if isinstance(v, dict): lines += ['', f'## {k}', ''] + [f"- {a}: {b}" for a, b in v.items()]
+    with atomic_write(d/'model_card.md', 'w') as f: f.write('\n'.join(lines) + '\n')
+    return d
+
 # %% ../nbs/07_annotate.ipynb #563e32cd
 @call_parse
 def gtfm_annotate(
-    checkpoint: str,            # checkpoint (or run) directory written by genome_tfm.train (task gene_structure)
     fasta: str,                 # genome FASTA (plain, BGZF or gzip)
+    model: str = 'arabidopsis', # a shipped model's name (genome_tfm/models) or a checkpoint (or run) directory written by genome_tfm.train
     out: str = 'annotation.gff3',  # GFF3 to write
     region: str = None,         # chrom:start-end (1-based, inclusive) or a sequence name; default: every sequence
     window: int = None,         # bases per model input (default: the training window, at least 4096)
@@ -619,16 +664,16 @@ def gtfm_annotate(
     work_dir: str = None,       # where finished sequences are kept for resuming (default: OUT.parts)
     decoder: str = None,        # JSON of decoder settings (InferenceConfig fields); default: the checkpoint's decoder.json (gtfm_demo writes it)
 ):
-    "Annotate genes in a FASTA with a trained gene-structure checkpoint and write GFF3 (resumable per sequence)."
-    try: annotate_cli(checkpoint, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder)
+    "Annotate genes in a FASTA with a shipped gene model or a trained gene-structure checkpoint and write GFF3 (resumable per sequence)."
+    try: annotate_cli(model, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder)
     except GTFMError as e: raise SystemExit(f"gtfm_annotate: error: {e}") from None
 
 def annotate_cli(checkpoint: str, fasta: str, out: str = 'annotation.gff3', region: Optional[str] = None, window: Optional[int] = None,
                  margin: Optional[int] = None, batch_size: int = 16, chunk: int = 1_000_000, min_intron: Optional[int] = None, device: Optional[str] = None,
                  work_dir: Optional[str] = None, class_prior: Optional[str] = None, decoder: Optional[str] = None) -> Annotation:
-    "What `gtfm_annotate` does, as a function: checkpoint + FASTA -> GFF3 at `out`; returns the annotation."
+    "What `gtfm_annotate` does, as a function: model (a shipped name or a checkpoint) + FASTA -> GFF3 at `out`; returns the annotation."
     from genome_tfm.evaluate import parse_region
-    model, tok, tcfg, p = load_annotator(checkpoint, device)
+    model, tok, tcfg, p = load_annotator(resolve_model(checkpoint), device)
     dec = decoder_settings(decoder, p)
     if min_intron is not None: dec['min_intron'] = min_intron
     if class_prior is not None: dec['class_prior'] = _parse_prior(class_prior, tcfg)
@@ -693,6 +738,9 @@ class DemoConfig:
     signal_weight: float = 40.0
     start_stop_weight: float = 4.0
     scaled_likelihoods: bool = True           # decode with the training split's class frequencies as priors
+    stats: bool = True                        # learn decoder statistics from train_region (genome_tfm.gene_stats) and use them beside the network
+    stats_weight: float = 10.0                # their weights when tune=False (else chosen on tune_region by tune_decoder_stats)
+    content_weight: float = 16.0
     tune: bool = True                         # choose the tune_grid settings on tune_region (best gene F1, then exon F1)
     tune_grid: dict = dataclasses.field(default_factory=lambda: dict(signal_weight=(25.0, 40.0, 60.0), start_stop_weight=(2.0, 4.0, 8.0),
                                                                      intron_penalty=(-30.0, -60.0, -100.0), min_cds=(300, 450)))
@@ -799,10 +847,25 @@ def demo_table(results: dict, seconds: dict, mb: float) -> 'pd.DataFrame':
                    'CDS base F1': r['class_f1']['CDS'], 'Mb/min': mb / (seconds[m] / 60) if seconds.get(m) else float('nan')}
     return pd.DataFrame(rows).T
 
+def demo_tracks(preds: dict, ref: Annotation, region: tuple, n: int = 3, width: int = 12_000):
+    "Browser tracks of the reference and each prediction over `n` loci of `region` (multi-exon reference genes, evenly spread)."
+    import matplotlib.pyplot as plt
+    c, s, e = region
+    genes = [g for g in ref.overlapping(c, s, e) if g.biotype == 'protein_coding' and s + width // 2 < g.start and g.end < e - width // 2
+             and len(g.transcripts[0].cds) >= 3]
+    loci = [genes[int(i)] for i in np.linspace(0, len(genes) - 1, min(n, len(genes)))] if genes else []
+    fig, axs = plt.subplots(max(1, len(loci)), 1, figsize=(11, (0.55 * (len(preds) + 1) + 1.1) * max(1, len(loci))), squeeze=False)
+    for ax, g in zip(axs[:, 0], loci):
+        m = (g.start + g.end) // 2
+        plot_gene_tracks({'RefSeq': ref, **preds}, (c, m - width // 2, m + width // 2), ax=ax, title=f'{g.id} ({g.strand})')
+    fig.tight_layout()
+    return fig
+
 def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', device=None) -> dict:
     "Train, annotate a validation slice, evaluate beside Augustus and the longest-ORF floor; write GFF3, report and JSON to `out_dir`."
     import shutil
     from genome_tfm.data import load_dataset, TAIR10_CHROM
+    from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.evaluate import start_augustus, longest_orf_genes, evaluate, write_report
     from genome_tfm.train import load_checkpoint
     t_start, out = time.perf_counter(), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -817,13 +880,21 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     ckpt, t_train = _timed(demo_train, cfg, data, out/'run')
     model, _, _ = load_checkpoint(ckpt, device=str(get_device(device)))
     icfg = demo_inference(cfg, model_class_prior(shard_class_prior(data), cfg.model_args.get('class_weights')))
+    stats = learn_gene_stats(genome, ref, [(TAIR10_CHROM, *cfg.train_region)]).save(Path(ckpt)/'gene_stats.json') if cfg.stats else None
+    if stats: icfg = dataclasses.replace(icfg, stats=str(stats), stats_weight=cfg.stats_weight, content_weight=cfg.content_weight)
     tuned = None
     if cfg.tune:
-        (icfg, tuned), t_tune = _timed(tune_decoder, model, genome, ref, (TAIR10_CHROM, *cfg.tune_region), icfg, cfg.tune_grid)
+        tr = (TAIR10_CHROM, *cfg.tune_region)
+        (icfg, tuned), t_tune = _timed(tune_decoder_stats, model, genome, ref, tr, icfg, str(stats), cfg.tune_grid) if stats else \
+                                _timed(tune_decoder, model, genome, ref, tr, icfg, cfg.tune_grid)
+        keys = list(cfg.tune_grid) + (['stats_weight', 'content_weight'] if stats else [])
+        fin = tuned.groupby(tuned['stage'] if stats else 0, sort=False).head(1).iloc[-1]     # the last stage's best row: the chosen settings
         print(f"decoder settings chosen on chr1:{cfg.tune_region[0] + 1:,}-{cfg.tune_region[1]:,} in {t_tune:.0f} s "
-              f"({len(tuned)} tried): " + ', '.join(f'{k} {getattr(icfg, k)}' for k in cfg.tune_grid)
-              + f" (gene F1 {tuned.loc[0, 'gene F1']:.3f}, exon F1 {tuned.loc[0, 'exon F1']:.3f} there)")
-    with atomic_write(Path(ckpt)/'decoder.json', 'w') as f: json.dump({k: getattr(icfg, k) for k in DECODER_FIELDS}, f, indent=1)   # for gtfm_annotate
+              f"({len(tuned)} tried): " + ', '.join(f'{k} {getattr(icfg, k)}' for k in keys)
+              + f" (gene F1 {fin['gene F1']:.3f}, exon F1 {fin['exon F1']:.3f} there)")
+    dec = {k: getattr(icfg, k) for k in DECODER_FIELDS}
+    if stats: dec['stats'] = stats.name                          # read beside decoder.json
+    with atomic_write(Path(ckpt)/'decoder.json', 'w') as f: json.dump(dec, f, indent=1)   # for gtfm_annotate
     pred, t_ann = _timed(annotate_genome, model, genome, regions=[region], cfg=icfg, out_dir=out/'annotate', model_id=checkpoint_id(ckpt))
     lengths = {TAIR10_CHROM: genome.lengths[TAIR10_CHROM]}
     write_gff3(pred, out/'genome_tfm.gff3', lengths)
@@ -832,12 +903,13 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     if aug is not None:
         preds['Augustus'], seconds['Augustus'] = aug.result(), aug.seconds; write_gff3(preds['Augustus'], out/'augustus.gff3', lengths)
     results = {k: evaluate(genome, ref, v, region) for k, v in preds.items()}
-    write_report(results, out/'report.html', f"gtfm_demo ({cfg.preset}): TAIR10 chr1:{region[1] + 1:,}-{region[2]:,}")
+    write_report(results, out/'report.html', f"gtfm_demo ({cfg.preset}): TAIR10 chr1:{region[1] + 1:,}-{region[2]:,}",
+                 figures={'Gene models at three loci (RefSeq, genome_tfm, longest ORF, Augustus)': demo_tracks(preds, ref, region)})
     table = demo_table(results, seconds, mb)
     st = json.loads((Path(ckpt)/'trainer_state.json').read_text()).get('state', {}) if (Path(ckpt)/'trainer_state.json').exists() else {}
     summary = dict(config=config_to_dict(cfg), checkpoint=str(ckpt), region=list(region), train_seconds=t_train, train_steps=st.get('step'),
                    train_bases=st.get('tokens'), seconds=seconds, inference=config_to_dict(icfg),
-                   tuning=None if tuned is None else tuned.to_dict('records'),
+                   tuning=None if tuned is None else tuned.astype(object).where(tuned.notna(), None).to_dict('records'),
                    total_seconds=time.perf_counter() - t_start, table=table.to_dict(), results=results)
     with atomic_write(out/'results.json', 'w') as f: json.dump(summary, f, indent=1, default=str)
     print(table.round(3).to_string())
@@ -857,3 +929,19 @@ def gtfm_demo(
     "The main job: train a gene model on TAIR10 chr1, annotate a validation slice, compare with RefSeq, Augustus and longest ORF."
     try: run_demo(demo_config('quick' if quick else preset, max_time=max_time, augustus=not no_augustus), out, device)
     except GTFMError as e: raise SystemExit(f"gtfm_demo: error: {e}") from None
+
+# %% ../nbs/07_annotate.ipynb #2279960b
+STATS_GRID = dict(stats_weight=(0.0, 5.0, 10.0, 20.0), content_weight=(0.0, 4.0, 8.0, 16.0, 32.0, 64.0))
+PENALTY_GRID = dict(intron_penalty=(-30.0, -60.0, -100.0, -150.0, -200.0), signal_weight=(10.0, 25.0, 40.0))
+
+def tune_decoder_stats(model, genome: Genome, ref: Annotation, region: tuple, cfg: InferenceConfig, stats: str, grid: dict,
+                       device=None, preds: Optional[tuple] = None) -> tuple[InferenceConfig, 'pd.DataFrame']:
+    "Decoder settings with the learned statistics `stats` (a gene_stats JSON): `grid`, then STATS_GRID, PENALTY_GRID, STATS_GRID, chosen on `region`; and every stage's table."
+    import pandas as pd
+    preds = predict_region(model, genome, region, _aligned(cfg, model), device) if preds is None else preds
+    best, tab = tune_decoder(None, genome, ref, region, cfg, grid, preds=preds)
+    tabs = [tab.assign(stage='network')]
+    best = dataclasses.replace(best, stats=str(stats))
+    for name, g in (('statistics', STATS_GRID), ('penalties', PENALTY_GRID), ('statistics again', STATS_GRID)):
+        best, tab = tune_decoder(None, genome, ref, region, best, g, preds=preds); tabs.append(tab.assign(stage=name))
+    return best, pd.concat(tabs, ignore_index=True)

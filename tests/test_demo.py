@@ -13,7 +13,9 @@ def test_demo_quick(tmp_path):
     res = json.loads((d/'results.json').read_text())
     assert {'genome_tfm', 'longest ORF'} <= set(res['results']) and 'exon F1' in r.stdout, (list(res['results']), r.stdout[-2000:])
     if shutil.which('augustus'): assert 'Augustus' in res['results'], list(res['results'])
-    assert (d/'report.html').read_text().count('<img') >= 1
+    html = (d/'report.html').read_text()
+    assert html.count('<img') >= 2 and 'Gene models at three loci' in html           # the F1 plot and the gene tracks
+    assert json.loads((d/'run'/'checkpoints'/res['checkpoint'].split('/')[-1]/'decoder.json').read_text())['stats'] == 'gene_stats.json'
     assert shutil.which('gt'), 'genometools (gt) is required: ./gtfm.sh installs it'
     v = subprocess.run(['gt', 'gff3validator', str(d/'genome_tfm.gff3')], capture_output=True, text=True)
     assert v.returncode == 0, v.stderr
