@@ -12,12 +12,16 @@ plus the shared stable run. Budgets are fixed numbers of optimizer steps, conver
 calibration run of the preset (`calibration.json` in the work folder), so every run is deterministic and resumes
 exactly: a killed run started again continues from its last checkpoint (stable runs and branches alike), and finished
 points are kept. The CPU-minutes reported are what the run really used (`cpu_seconds` of the trainer: process CPU
-time, all threads), beside wall-clock minutes and bases seen.
+time, all threads), beside wall-clock minutes and bases seen; when the code gets faster (or `--precision bf16` is
+given for the runs from then on) a budget's steps stay the same and its CPU-minutes shrink, so plot against the
+CPU-minutes and bases really used, not the nominal budget.
 
 Training: chr1:0-18,500,000 (2,048-base windows, both strands labelled). Scoring: chr1:18,500,000-20,000,000, the
 tuning slice (training split, never trained on; the validation region and the reserved 20-25 Mb are not touched):
-the decoder settings of the demo's grid are chosen there (`tune_decoder`, best gene F1 then exon F1) and the best
-annotation is scored by `genome_tfm.evaluate.evaluate` (exon, intron, transcript, gene Sn/Sp/F1, CDS base F1).
+it is predicted once and decoded two ways, with the decoder settings of the demo's grid chosen there (`tune_decoder`,
+best gene F1 then exon F1) and with decoder statistics learned from the training part added (`tune_decoder_stats`;
+fields prefixed 'stats '), and each best annotation is scored by `genome_tfm.evaluate.evaluate` (exon, intron,
+transcript, gene Sn/Sp/F1, CDS base F1). `--rescore` scores the recorded points again from their checkpoints.
 Results accumulate in benchmarks/results/learning_curve-cpu.json, one record per (preset, seed, budget).
 """
 import argparse, datetime, fcntl, json, os, platform, time
@@ -37,10 +41,12 @@ def shards(genome, ref) -> Path:
         prepare_shards(genome, ref, {'train': [(TAIR10_CHROM, *TRAIN)], 'valid': [(TAIR10_CHROM, *TUNE)]}, out, PrepareConfig(window=WINDOW))
     return out
 
+PRECISION = 'fp32'                                       # set by --precision ('bf16' on CPUs with native bf16: about 2x the bases/s)
+
 def train_config(preset: str, data: Path, out: Path, seed: int, **kw):
     from genome_tfm.train import TrainConfig
     from genome_tfm.annotate import DemoConfig
-    base = dict(task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=WINDOW,
+    base = dict(precision=PRECISION, task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=WINDOW,
                 batch_size=BATCH, lr=LR.get(preset, 1e-3), warmup_steps=WARMUP, out_dir=str(out), seed=seed, eval_batches=8,
                 tensorboard=False, log_every=25, keep_last=3, resume='auto')
     return TrainConfig(**{**base, **kw})
@@ -85,23 +91,41 @@ def branch(preset, data, work, seed, minutes, steps: int, stable_ck: Path, save_
                          eval_every=0, resume='auto' if own else str(stable_ck)))
     return checkpoint_at(run, steps)
 
-def score(ck: Path, genome, ref, data: Path) -> dict:
-    "Decoder settings chosen on the tuning slice, then that slice's annotation scored against RefSeq."
+def gene_stats(genome, ref, work: Path) -> Path:
+    "Decoder statistics (genome_tfm.gene_stats) learned from the training part only, made once."
     from genome_tfm.data import TAIR10_CHROM
-    from genome_tfm.annotate import DemoConfig, demo_inference, model_class_prior, shard_class_prior, tune_decoder, annotate_genome
+    from genome_tfm.gene_stats import learn_gene_stats
+    f = work/'gene_stats.json'
+    return f if f.exists() else learn_gene_stats(genome, ref, [(TAIR10_CHROM, *TRAIN)]).save(f)
+
+def _levels(r: dict, prefix: str = '') -> dict:
+    lv = r['levels']
+    return {**{f'{prefix}{k} {m}': lv[k][m] for k in ('exon', 'intron', 'transcript', 'gene') for m in ('sn', 'sp', 'f1') if k in lv},
+            f'{prefix}cds_base_f1': r['class_f1']['CDS']}
+
+def score(ck: Path, genome, ref, data: Path, stats: Path) -> dict:
+    """The tuning slice predicted once, decoded with the network's decoder settings chosen there (`tune_decoder`, the demo's
+    grid) and with the learned statistics added (`tune_decoder_stats`, prefix 'stats '), each scored against RefSeq."""
+    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotate import DemoConfig, demo_inference, model_class_prior, shard_class_prior, tune_decoder, tune_decoder_stats, predict_region, decode_predictions
     from genome_tfm.evaluate import evaluate
     from genome_tfm.train import load_checkpoint
     model, _, tcfg = load_checkpoint(ck)
     d = DemoConfig()
     icfg = demo_inference(d, model_class_prior(shard_class_prior(data), (tcfg.model_args or {}).get('class_weights')))
     region = (TAIR10_CHROM, *TUNE)
-    t0 = time.perf_counter(); best, table = tune_decoder(model, genome, ref, region, icfg, d.tune_grid); t_tune = time.perf_counter() - t0
-    t0 = time.perf_counter(); ann = annotate_genome(model, genome, regions=[region], cfg=best); t_ann = time.perf_counter() - t0
-    r = evaluate(genome, ref, ann, region)
-    lv = r['levels']
-    return dict(params=sum(p.numel() for p in model.parameters()), **{f'{k} {m}': lv[k][m] for k in ('exon', 'intron', 'transcript', 'gene') for m in ('sn', 'sp', 'f1') if k in lv},
-                cds_base_f1=r['class_f1']['CDS'], genes_predicted=len(ann), decoder={k: getattr(best, k) for k in d.tune_grid},
-                tune_seconds=t_tune, annotate_seconds=t_ann, annotate_mb_per_min=(TUNE[1] - TUNE[0]) / 1e6 / (t_ann / 60))
+    t0 = time.perf_counter(); preds = predict_region(model, genome, region, icfg); t_pred = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    best, _ = tune_decoder(None, genome, ref, region, icfg, d.tune_grid, preds=preds)
+    best_s, _ = tune_decoder_stats(None, genome, ref, region, icfg, str(stats), d.tune_grid, preds=preds)
+    t_tune = time.perf_counter() - t0
+    out = dict(params=sum(p.numel() for p in model.parameters()), predict_seconds=t_pred, tune_seconds=t_tune,
+               predict_mb_per_min=(TUNE[1] - TUNE[0]) / 1e6 / (t_pred / 60))
+    for prefix, cfg in (('', best), ('stats ', best_s)):
+        ann = decode_predictions(preds, genome, region, cfg)
+        out.update(_levels(evaluate(genome, ref, ann, region), prefix), **{f'{prefix}genes_predicted': len(ann),
+                   f'{prefix}decoder': {k: getattr(cfg, k) for k in (*d.tune_grid, 'stats_weight', 'content_weight')}})
+    return out
 
 def load_results(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else dict(points=[])
@@ -115,11 +139,27 @@ def save_results(path: Path, res: dict):
     res['points'].sort(key=lambda p: (p['preset'], p['seed'], p['budget_minutes']))
     tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=1)); tmp.replace(path)
 
+def rescore(out: Path, genome, ref, data: Path, stats: Path):
+    "Score every recorded point again from its checkpoint (training fields kept), e.g. after the scoring gained the statistics."
+    for i, p in enumerate(load_results(out)['points']):
+        ck = Path(p['checkpoint']); ck = ck if ck.is_absolute() else ROOT/ck
+        if not ck.exists(): print(f"{p['preset']} {p['budget_minutes']:g}: {ck} is gone, kept as it was"); continue
+        new = score(ck, genome, ref, data, stats)
+        with open(out.with_suffix('.lock'), 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            res = load_results(out)
+            for q in res['points']:
+                if (q['preset'], q['seed'], q['budget_minutes']) == (p['preset'], p['seed'], p['budget_minutes']):
+                    for k in [k for k in q if k.startswith('stats ')]: del q[k]
+                    q.update(new)
+            save_results(out, res)
+        print(f"{p['preset']} seed {p['seed']} {p['budget_minutes']:g}: exon F1 {new['exon f1']:.3f} / with statistics {new['stats exon f1']:.3f}", flush=True)
+
 def summary(res: dict):
     import pandas as pd
     if not res['points']: print('no points yet'); return
     df = pd.DataFrame(res['points'])
-    cols = ['preset', 'seed', 'budget_minutes', 'cpu_minutes', 'bases_seen', 'exon f1', 'gene f1', 'intron f1', 'cds_base_f1']
+    cols = ['preset', 'seed', 'budget_minutes', 'cpu_minutes', 'bases_seen', 'exon f1', 'gene f1', 'cds_base_f1', 'stats exon f1', 'stats gene f1']
     df['bases_seen'] = (df['bases_seen'] / 1e6).round(1)
     print(df[[c for c in cols if c in df]].round(3).to_string(index=False))
 
@@ -131,8 +171,11 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1: two runs can share the 2-core machine)')
     ap.add_argument('--work', default=str(ROOT/'runs'/'curves'), help='run folders (git-ignored; keep it to resume)')
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'learning_curve-cpu.json'))
+    ap.add_argument('--precision', default='fp32', help="'fp32' or 'bf16' (autocast; CPUs with AVX512-BF16/AMX): for the runs from now on")
     ap.add_argument('--summary', action='store_true', help='print the measured points and exit')
+    ap.add_argument('--rescore', action='store_true', help='score the points measured so far again (their final checkpoints) with the current scoring')
     a = ap.parse_args()
+    global PRECISION; PRECISION = a.precision
     out = Path(a.out)
     if a.summary: return summary(load_results(out))
     os.environ.setdefault('OMP_NUM_THREADS', str(a.threads))
@@ -140,7 +183,8 @@ def main():
     torch.set_num_threads(a.threads)
     from genome_tfm.data import load_dataset
     genome, ref = load_dataset('tair10_chr1')
-    work = Path(a.work); data = shards(genome, ref)
+    work = Path(a.work); data = shards(genome, ref); stats = gene_stats(genome, ref, work)
+    if a.rescore: return rescore(out, genome, ref, data, stats)
     cal = calibrate(a.preset, data, work)
     budgets = sorted(float(b) for b in a.budgets.split(','))
     print(f"{a.preset}: {cal['cpu_seconds_per_step']:.3f} CPU s/step -> budgets " + ', '.join(f'{b:g} min = {budget_steps(b, cal)} steps' for b in budgets), flush=True)
@@ -152,13 +196,14 @@ def main():
             ck = branch(a.preset, data, work, seed, b, steps, stable_to(a.preset, data, work, seed, int(steps * STABLE), every), every)
             st = json.loads((ck/'trainer_state.json').read_text())['state']
             point = dict(preset=a.preset, seed=seed, budget_minutes=b, steps=steps, cpu_minutes=st['cpu_seconds'] / 60,
-                         wall_minutes=st['elapsed'] / 60, bases_seen=st['tokens'], threads=a.threads,
-                         checkpoint=str(ck.relative_to(ROOT) if ck.is_relative_to(ROOT) else ck), calibration=cal, **score(ck, genome, ref, data))
+                         wall_minutes=st['elapsed'] / 60, bases_seen=st['tokens'], threads=a.threads, precision=a.precision,
+                         checkpoint=str(ck.relative_to(ROOT) if ck.is_relative_to(ROOT) else ck), calibration=cal, **score(ck, genome, ref, data, stats))
             with open(out.with_suffix('.lock'), 'w') as lock:       # several presets may run at once: append under a lock
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 res = load_results(out); res['points'].append(point); save_results(out, res)
             print(f"{a.preset} seed {seed} {b:g} CPU-min ({point['cpu_minutes']:.1f} used, {point['bases_seen'] / 1e6:.1f} M bases): "
-                  f"exon F1 {point['exon f1']:.3f}, gene F1 {point['gene f1']:.3f}, CDS base F1 {point['cds_base_f1']:.3f}", flush=True)
+                  f"exon F1 {point['exon f1']:.3f}, gene F1 {point['gene f1']:.3f}, CDS base F1 {point['cds_base_f1']:.3f}; "
+                  f"with statistics exon F1 {point['stats exon f1']:.3f}, gene F1 {point['stats gene f1']:.3f}", flush=True)
 
 if __name__ == '__main__':
     main()
