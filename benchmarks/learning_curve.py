@@ -117,7 +117,7 @@ def score(ck: Path, genome, ref, data: Path, stats: Path) -> dict:
     t0 = time.perf_counter(); preds = predict_region(model, genome, region, icfg); t_pred = time.perf_counter() - t0
     t0 = time.perf_counter()
     best, _ = tune_decoder(None, genome, ref, region, icfg, d.tune_grid, preds=preds)
-    best_s, _ = tune_decoder_stats(None, genome, ref, region, icfg, str(stats), d.tune_grid, preds=preds)
+    best_s, _ = tune_decoder_stats(None, genome, ref, region, best, str(stats), {}, preds=preds)   # from the network's choice on
     t_tune = time.perf_counter() - t0
     out = dict(params=sum(p.numel() for p in model.parameters()), predict_seconds=t_pred, tune_seconds=t_tune,
                predict_mb_per_min=(TUNE[1] - TUNE[0]) / 1e6 / (t_pred / 60))
