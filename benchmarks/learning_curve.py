@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN, TUNE = (0, 18_500_000), (18_500_000, 20_000_000)
 LR = {'tiny': 3e-3, 'small': 2e-3, 'medium': 1e-3}      # peak learning rates (not tuned: tiny's is the demo's, larger models get less)
 WINDOW, BATCH, WARMUP, STABLE = 2048, 8, 20, 0.8
+RESULTS = ROOT/'benchmarks'/'results'/'learning_curve-cpu.json'
 
 def shards(genome, ref) -> Path:
     "Labelled shards of the training part (train) and the tuning slice (valid: the trainer's eval loss), made once."
@@ -56,6 +57,8 @@ def calibrate(preset: str, data: Path, work: Path, steps: int = 40) -> dict:
     from genome_tfm.train import Trainer
     f = work/preset/'calibration.json'
     if f.exists(): return json.loads(f.read_text())
+    kept = [q['calibration'] for q in load_results(RESULTS)['points'] if q['preset'] == preset]
+    if kept: return kept[0]                     # the work folder is gone: keep the budgets the recorded points used
     tr = Trainer(train_config(preset, data, work/preset/'calibration', 0, max_steps=steps, schedule='constant', resume=None, eval_batches=1))
     tr.train()
     cal = dict(steps=steps, cpu_seconds=tr.state['cpu_seconds'], wall_seconds=tr.state['elapsed'], threads=tr.state.get('threads'),
@@ -170,7 +173,7 @@ def main():
     ap.add_argument('--seeds', default='0', help='seeds, comma-separated (each has its own stable run)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (1: two runs can share the 2-core machine)')
     ap.add_argument('--work', default=str(ROOT/'runs'/'curves'), help='run folders (git-ignored; keep it to resume)')
-    ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'learning_curve-cpu.json'))
+    ap.add_argument('--out', default=str(RESULTS))
     ap.add_argument('--precision', default='fp32', help="'fp32' or 'bf16' (autocast; CPUs with AVX512-BF16/AMX): for the runs from now on")
     ap.add_argument('--summary', action='store_true', help='print the measured points and exit')
     ap.add_argument('--rescore', action='store_true', help='score the points measured so far again (their final checkpoints) with the current scoring')
