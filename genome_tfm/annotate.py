@@ -153,6 +153,17 @@ def path_genes(path: np.ndarray) -> list[list[tuple[int, int]]]:
         if path[e - 1] == C2STOP: genes.append(cur); cur = []
     return genes
 
+_STATS_CACHE: dict = {}
+
+def _stats_terms(gs: GeneStats, codes: np.ndarray) -> tuple:
+    "stats_bonus (L, 4) and content_llr (L, 3) of `codes`, kept for the last few sequences: tuning decodes one sequence many times."
+    import hashlib
+    key = (id(gs), len(codes), hashlib.blake2b(codes.tobytes(), digest_size=16).digest())
+    if key not in _STATS_CACHE:
+        if len(_STATS_CACHE) >= 4: _STATS_CACHE.pop(next(iter(_STATS_CACHE)))
+        _STATS_CACHE[key] = (gs, stats_bonus(gs, codes), content_llr(gs, codes))   # gs held: its id stays unique while cached
+    return _STATS_CACHE[key][1:]
+
 def decode_strand(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndarray, min_intron: int = 20,
                   start_penalty: float = 0.0, intron_penalty: float = 0.0, class_prior: Optional[Sequence[float]] = None,
                   signal_prob: Optional[np.ndarray] = None, signal_weight: float = 1.0, start_stop_weight: Optional[float] = None,
@@ -164,9 +175,9 @@ def decode_strand(codes: np.ndarray, class_prob: np.ndarray, phase_prob: np.ndar
     e_ig, e_c, e_in = emissions(codes, class_prob, phase_prob, class_prior=class_prior)
     sg = signal_bonus(signal_prob, len(codes), signal_weight, start_stop_weight)
     if stats is not None and (stats_weight or content_weight):      # learned gene statistics (genome_tfm.gene_stats)
-        gs = as_gene_stats(stats)
-        if stats_weight: sg = sg + stats_weight * stats_bonus(gs, codes)           # PWM log-odds at the same transitions
-        if content_weight: e_c = e_c + content_weight * content_llr(gs, codes)     # coding vs non-coding, per codon position
+        bonus, llr = _stats_terms(as_gene_stats(stats), codes)
+        if stats_weight: sg = sg + stats_weight * bonus            # PWM log-odds at the same transitions
+        if content_weight: e_c = e_c + content_weight * llr        # coding vs non-coding, per codon position
     path, score = _viterbi(codes, e_ig, np.ascontiguousarray(e_c), e_in, sg, int(min_intron), float(start_penalty), float(intron_penalty), STOP_CODONS)
     return path_genes(path), float(score)
 
