@@ -3,10 +3,13 @@
 
     python benchmarks/gene_prediction.py                                   # CPU: the demo's cpu preset, 1 Mb slice
     python benchmarks/gene_prediction.py --checkpoint gtfm_demo/run        # reuse a trained checkpoint (or run dir)
+    python benchmarks/gene_prediction.py --model arabidopsis --region 25000000-30427671   # the shipped model, as shipped
     python benchmarks/gene_prediction.py --preset gpu --region 25000000-30427671   # on a GPU: the real model
 
 The model is trained only on chr1:0-19.5 Mb (`genome_tfm.annotate.demo_train`, the project's trainer) unless a
-checkpoint is given; its decoder settings are chosen on chr1:19.5-20 Mb (`tune_decoder`: training split, not trained on);
+checkpoint is given; as in gtfm_demo, decoder statistics are learned from its training region and the decoder settings
+are chosen on chr1:19.5-20 Mb (`tune_decoder_stats`: training split, not trained on); `--model` uses a shipped model (or
+a checkpoint) with the decoder settings it carries;
 it is evaluated on the validation region 25,000,000-30,427,671 or the stated slice of it (0-based
 half-open `--region START-END`). Our model and Augustus (Debian, `--species=arabidopsis --UTR=off --softmasking=0`)
 annotate exactly the same slice one after the other (ours, Augustus, ours again: interleaved so that a change in the
@@ -15,7 +18,7 @@ and the longest-ORF floor against RefSeq. Throughput is Mb of sequence (both str
 model runs with `--threads` torch threads (1 by default, the core Augustus uses). Writes
 benchmarks/results/gene_prediction-DEVICE.json with the device, versions, date and the machine's load.
 """
-import argparse, datetime, json, os, platform, subprocess, time
+import argparse, dataclasses, datetime, json, os, platform, subprocess, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--preset', default='cpu', help="demo preset used for training: quick, cpu, gpu")
-    ap.add_argument('--checkpoint', default=None, help='a trained checkpoint or run directory (skips training)')
+    ap.add_argument('--checkpoint', default=None, help='a trained checkpoint or run directory (skips training; decoder tuned as the demo does)')
+    ap.add_argument('--model', default=None, help="a shipped model's name (e.g. arabidopsis) or a checkpoint with a decoder.json: used as shipped, no tuning")
     ap.add_argument('--region', default='25000000-26000000', help='0-based half-open slice of chr1 inside 25,000,000-30,427,671')
     ap.add_argument('--max_time', type=float, default=None, help='training seconds (default: the preset\'s)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads for our model on CPU')
@@ -36,7 +40,9 @@ def main():
     from genome_tfm.core import get_device
     from genome_tfm.data import load_dataset, write_gff3, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, run_augustus, longest_orf_genes, score_table
-    from genome_tfm.annotate import demo_config, demo_shards, demo_train, demo_inference, shard_class_prior, model_class_prior, annotate_genome, tune_decoder
+    from genome_tfm.annotate import (demo_config, demo_shards, demo_train, demo_inference, shard_class_prior, model_class_prior, annotate_genome, tune_decoder,
+                                     tune_decoder_stats, resolve_model, decoder_settings)
+    from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.train import load_checkpoint
     s, e = (int(x.replace(',', '').replace('_', '')) for x in a.region.split('-'))
     cfg = demo_config(a.preset, eval_region=(s, e), max_time=a.max_time)
@@ -45,7 +51,8 @@ def main():
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     dev = get_device(a.device)
     t_train = None
-    if a.checkpoint: ckpt = Path(a.checkpoint)
+    if a.model: ckpt = resolve_model(a.model)
+    elif a.checkpoint: ckpt = Path(a.checkpoint)
     else:
         t0 = time.perf_counter(); ckpt = demo_train(cfg, demo_shards(cfg, genome, ref), work/'run'); t_train = time.perf_counter() - t0
     model, _, tcfg = load_checkpoint(ckpt, device=str(dev))
@@ -56,8 +63,13 @@ def main():
     prior = model_class_prior(shard_class_prior(shards), (tcfg.model_args or {}).get('class_weights')) if (shards/'manifest.json').is_file() else None
     icfg = demo_inference(cfg, prior)
     tuned = None
-    if cfg.tune:   # decoder settings chosen on the demo's tuning slice (training split, not trained on), as gtfm_demo does
-        t = time.perf_counter(); icfg, tuned = tune_decoder(model, genome, ref, (TAIR10_CHROM, *cfg.tune_region), icfg, cfg.tune_grid)
+    if a.model: icfg = dataclasses.replace(icfg, **decoder_settings(None, ck_dir))     # the model's own decoder settings and statistics
+    elif cfg.tune:   # decoder settings chosen on the demo's tuning slice (training split, not trained on), as gtfm_demo does
+        t = time.perf_counter(); tr = (TAIR10_CHROM, *cfg.tune_region)
+        if cfg.stats:
+            stats = learn_gene_stats(genome, ref, [(TAIR10_CHROM, *cfg.train_region)]).save(work/'gene_stats.json')
+            icfg, tuned = tune_decoder_stats(model, genome, ref, tr, icfg, str(stats), cfg.tune_grid)
+        else: icfg, tuned = tune_decoder(model, genome, ref, tr, icfg, cfg.tune_grid)
         print(f"decoder settings from chr1:{cfg.tune_region[0] + 1:,}-{cfg.tune_region[1]:,} ({len(tuned)} tried, {time.perf_counter() - t:.0f} s):\n"
               + tuned.head(5).round(3).to_string(), flush=True)
     annotate_genome(model, genome, regions=[(TAIR10_CHROM, s, s + 20_000)], cfg=icfg, show_progress=False)   # warm-up (numba, allocator)
@@ -91,7 +103,7 @@ def main():
                                                                              min_intron=icfg.min_intron, start_penalty=icfg.start_penalty, intron_penalty=icfg.intron_penalty,
                                                                              signal_weight=icfg.signal_weight, start_stop_weight=icfg.start_stop_weight),
                tune_region=f"{TAIR10_CHROM}:{cfg.tune_region[0] + 1}-{cfg.tune_region[1]}" if cfg.tune else None,
-               tuning=None if tuned is None else tuned.to_dict('records'),
+               tuning=None if tuned is None else tuned.astype(object).where(tuned.notna(), None).to_dict('records'),
                versions=dict(python=platform.python_version(), torch=torch.__version__, genome_tfm=genome_tfm.__version__, numba=numba.__version__,
                              augustus=(augv.stdout + augv.stderr).strip().splitlines()[0] if augv.stdout + augv.stderr else '?'),
                seconds=secs, mb_per_min=mbm, speed_ratio_ours_over_augustus=mbm['genome_tfm'] / mbm['Augustus'], f1=f1, results=results)
