@@ -158,6 +158,18 @@ def rescore(out: Path, genome, ref, data: Path, stats: Path):
             save_results(out, res)
         print(f"{p['preset']} seed {p['seed']} {p['budget_minutes']:g}: exon F1 {new['exon f1']:.3f} / with statistics {new['stats exon f1']:.3f}", flush=True)
 
+def augustus(out: Path, genome, ref):
+    "Augustus (Debian, --species=arabidopsis, the project's flags) on the tuning slice, scored as the points are: the line to beat there."
+    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.evaluate import run_augustus, evaluate
+    region = (TAIR10_CHROM, *TUNE)
+    t0 = time.perf_counter(); ann = run_augustus(genome, region); secs = time.perf_counter() - t0
+    r = dict(**_levels(evaluate(genome, ref, ann, region)), genes_predicted=len(ann), seconds=secs)
+    with open(out.with_suffix('.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = load_results(out); res['augustus_tuning_slice'] = r; save_results(out, res)
+    print(f"Augustus on chr1:{TUNE[0] + 1:,}-{TUNE[1]:,}: exon F1 {r['exon f1']:.3f}, gene F1 {r['gene f1']:.3f} ({secs:.0f} s)")
+
 def summary(res: dict):
     import pandas as pd
     if not res['points']: print('no points yet'); return
@@ -176,6 +188,7 @@ def main():
     ap.add_argument('--out', default=str(RESULTS))
     ap.add_argument('--precision', default='fp32', help="'fp32' or 'bf16' (autocast; CPUs with AVX512-BF16/AMX): for the runs from now on")
     ap.add_argument('--summary', action='store_true', help='print the measured points and exit')
+    ap.add_argument('--augustus', action='store_true', help='run Augustus on the tuning slice (same scorer) and keep its figures as the line to beat')
     ap.add_argument('--rescore', action='store_true', help='score the points measured so far again (their final checkpoints) with the current scoring')
     a = ap.parse_args()
     global PRECISION; PRECISION = a.precision
@@ -188,6 +201,7 @@ def main():
     genome, ref = load_dataset('tair10_chr1')
     work = Path(a.work); data = shards(genome, ref); stats = gene_stats(genome, ref, work)
     if a.rescore: return rescore(out, genome, ref, data, stats)
+    if a.augustus: return augustus(out, genome, ref)
     cal = calibrate(a.preset, data, work)
     budgets = sorted(float(b) for b in a.budgets.split(','))
     print(f"{a.preset}: {cal['cpu_seconds_per_step']:.3f} CPU s/step -> budgets " + ', '.join(f'{b:g} min = {budget_steps(b, cal)} steps' for b in budgets), flush=True)
