@@ -148,14 +148,12 @@ def rescore(out: Path, genome, ref, data: Path, stats: Path):
         ck = Path(p['checkpoint']); ck = ck if ck.is_absolute() else ROOT/ck
         if not ck.exists(): print(f"{p['preset']} {p['budget_minutes']:g}: {ck} is gone, kept as it was"); continue
         new = score(ck, genome, ref, data, stats)
-        with open(out.with_suffix('.lock'), 'w') as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            res = load_results(out)
+        def change(res, p=p, new=new):
             for q in res['points']:
                 if (q['preset'], q['seed'], q['budget_minutes']) == (p['preset'], p['seed'], p['budget_minutes']):
                     for k in [k for k in q if k.startswith('stats ')]: del q[k]
                     q.update(new)
-            save_results(out, res)
+        update_results(out, change)
         print(f"{p['preset']} seed {p['seed']} {p['budget_minutes']:g}: exon F1 {new['exon f1']:.3f} / with statistics {new['stats exon f1']:.3f}", flush=True)
 
 def augustus(out: Path, genome, ref):
@@ -165,10 +163,14 @@ def augustus(out: Path, genome, ref):
     region = (TAIR10_CHROM, *TUNE)
     t0 = time.perf_counter(); ann = run_augustus(genome, region); secs = time.perf_counter() - t0
     r = dict(**_levels(evaluate(genome, ref, ann, region)), genes_predicted=len(ann), seconds=secs)
-    with open(out.with_suffix('.lock'), 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        res = load_results(out); res['augustus_tuning_slice'] = r; save_results(out, res)
+    update_results(out, lambda res: res.update(augustus_tuning_slice=r))
     print(f"Augustus on chr1:{TUNE[0] + 1:,}-{TUNE[1]:,}: exon F1 {r['exon f1']:.3f}, gene F1 {r['gene f1']:.3f} ({secs:.0f} s)")
+
+def update_results(path: Path, change):
+    "Apply `change` to the results file under a lock (several presets may run at once) and save it."
+    with open(path.with_suffix('.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = load_results(path); change(res); save_results(path, res)
 
 def summary(res: dict):
     import pandas as pd
@@ -215,9 +217,7 @@ def main():
             point = dict(preset=a.preset, seed=seed, budget_minutes=b, steps=steps, cpu_minutes=st['cpu_seconds'] / 60,
                          wall_minutes=st['elapsed'] / 60, bases_seen=st['tokens'], threads=a.threads, precision=a.precision,
                          checkpoint=str(ck.relative_to(ROOT) if ck.is_relative_to(ROOT) else ck), calibration=cal, **score(ck, genome, ref, data, stats))
-            with open(out.with_suffix('.lock'), 'w') as lock:       # several presets may run at once: append under a lock
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                res = load_results(out); res['points'].append(point); save_results(out, res)
+            update_results(out, lambda res: res['points'].append(point))
             print(f"{a.preset} seed {seed} {b:g} CPU-min ({point['cpu_minutes']:.1f} used, {point['bases_seen'] / 1e6:.1f} M bases): "
                   f"exon F1 {point['exon f1']:.3f}, gene F1 {point['gene f1']:.3f}, CDS base F1 {point['cds_base_f1']:.3f}; "
                   f"with statistics exon F1 {point['stats exon f1']:.3f}, gene F1 {point['stats gene f1']:.3f}", flush=True)
