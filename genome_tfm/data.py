@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #e81c46b9
 from __future__ import annotations
-import bisect, dataclasses, gzip, hashlib, io, json, math, os, re, shutil, subprocess, zipfile
+import bisect, dataclasses, fcntl, gzip, hashlib, io, json, math, os, re, shutil, subprocess, zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -647,14 +647,18 @@ def prepare_dataset(name: str) -> tuple[Path, Path]:
     fasta, gff = (d/'genome.fa', d/'annotation.gff3') if 'zip' in spec else (d/'genome.fa', d/'annotation.gff3.gz')
     info = dict(dataset=name, sources={str(p): file_sha256(p) for p in src})
     stamp = d/'source.json'
-    if fasta.exists() and gff.exists() and stamp.exists() and json.loads(stamp.read_text()) == info: return fasta, gff
+    fresh = lambda: fasta.exists() and gff.exists() and stamp.exists() and json.loads(stamp.read_text()) == info
+    if fresh(): return fasta, gff
     d.mkdir(parents=True, exist_ok=True)
-    for p in d.glob('genome.fa*'): p.unlink()   # stale copies and their pyfaidx indexes
-    if 'zip' in spec: _yeast_to_files(src[0], fasta, gff)
-    else:
-        with gzip.open(src[0], 'rb') as f, atomic_write(fasta) as o: shutil.copyfileobj(f, o, 1 << 22)   # plain: fastest random access
-        with open(src[1], 'rb') as f, atomic_write(gff) as o: shutil.copyfileobj(f, o, 1 << 22)
-    with atomic_write(stamp, 'w') as f: json.dump(info, f, indent=1)
+    with open(d/'.lock', 'w') as lock:   # two runs started together: one writes, the other waits and reuses
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if fresh(): return fasta, gff
+        for p in d.glob('genome.fa*'): p.unlink(missing_ok=True)   # stale copies and their pyfaidx indexes
+        if 'zip' in spec: _yeast_to_files(src[0], fasta, gff)
+        else:
+            with gzip.open(src[0], 'rb') as f, atomic_write(fasta) as o: shutil.copyfileobj(f, o, 1 << 22)   # plain: fastest random access
+            with open(src[1], 'rb') as f, atomic_write(gff) as o: shutil.copyfileobj(f, o, 1 << 22)
+        with atomic_write(stamp, 'w') as f: json.dump(info, f, indent=1)
     return fasta, gff
 
 def load_dataset(name: str, strict: bool = True) -> tuple[Genome, Annotation]:
