@@ -27,7 +27,7 @@ def structured_probs(rng, L, mix=0.6):
 
 def main():
     import numba
-    from genome_tfm.annotate import _viterbi, viterbi_reference, emissions, decode, STOP_CODONS
+    from genome_tfm.decoder import _viterbi, viterbi_reference, emissions, decode, STOP_CODONS
     rng = np.random.default_rng(0)
     small = []
     for L in (100, 200):

@@ -60,8 +60,8 @@ def main():
     from genome_tfm.data import load_dataset, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, score_table
     from genome_tfm.gene_stats import learn_gene_stats
-    from genome_tfm.annotate import (demo_config, demo_inference, shard_class_prior, model_class_prior, load_annotator, predict_region,
-                                     decode_predictions, tune_decoder)
+    from genome_tfm.demo import demo_config, demo_inference, model_class_prior, predict_region, decode_predictions, tune_decoder
+    from genome_tfm.annotate import shard_class_prior, load_annotator
     torch.set_num_threads(a.threads)
     t_start = time.perf_counter()
     genome, ref = load_dataset('tair10_chr1')

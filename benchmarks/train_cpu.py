@@ -32,7 +32,7 @@ def run_here(preset: str, variant: str, steps: int, data: Path, out: Path) -> di
     from genome_tfm.hierarchical import ConvBlock
     ConvBlock.fast = variant != 'reference'
     precision = 'bf16' if variant == 'bf16' else 'fp32'
-    from genome_tfm.annotate import DemoConfig
+    from genome_tfm.demo import DemoConfig
     cfg = TrainConfig(task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=2048, batch_size=8,
                       lr=2e-3, warmup_steps=5, max_steps=steps, schedule='constant', precision=precision, out_dir=str(out), resume=None,
                       save_every=0, eval_batches=1, tensorboard=False, log_every=5, seed=0, memory_check=False)
