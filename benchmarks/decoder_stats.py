@@ -21,7 +21,7 @@ region once each (`predict_region`); every decoder variant decodes those same pr
 
 All choices are made on the tuning slice (best gene F1, then exon F1; a weight or penalty whose best value lies at an
 end of its grid is moved a step further while that improves the choice); each variant is then scored once on the
-validation region. Writes benchmarks/results/decoder_stats-cpu.json with the device, versions, date and the
+validation region. Writes benchmarks/results/decoder_stats-cpu.json (decoder_stats-TAG-cpu.json with --tag) with the device, versions, date and the
 checkpoint (a development model unless stated otherwise).
 """
 import argparse, dataclasses, datetime, json, os, platform, time
@@ -54,6 +54,7 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='torch threads')
     ap.add_argument('--work', default=str(ROOT/'runs'/'decoder_stats'), help='where the learned statistics are written')
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'))
+    ap.add_argument('--tag', default='', help="results file decoder_stats-TAG-cpu.json (e.g. 'arabidopsis' for the shipped model)")
     ap.add_argument('--note', default='development model (10 min, 1 thread, tiny preset, trained on chr1:0-18.5 Mb); rerun on the final model')
     a = ap.parse_args()
     import numpy as np, torch, numba, genome_tfm
@@ -144,7 +145,7 @@ def main():
                versions=dict(python=platform.python_version(), torch=torch.__version__, numpy=np.__version__, numba=numba.__version__,
                              genome_tfm=genome_tfm.__version__),
                results=results)
-    p = Path(a.out)/'decoder_stats-cpu.json'; p.parent.mkdir(parents=True, exist_ok=True)
+    p = Path(a.out)/f"decoder_stats{'-' + a.tag if a.tag else ''}-cpu.json"; p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(res, indent=1, default=str) + '\n'); print(f"wrote {p}")
 
 if __name__ == '__main__': main()
