@@ -57,7 +57,7 @@ def main():
     ap.add_argument('--note', default='development model (10 min, 1 thread, tiny preset, trained on chr1:0-18.5 Mb); rerun on the final model')
     a = ap.parse_args()
     import numpy as np, torch, numba, genome_tfm
-    from genome_tfm.data import load_dataset, TAIR10_CHROM
+    from genome_tfm.annotation import load_dataset, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, score_table
     from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.annotate import (demo_config, demo_inference, shard_class_prior, model_class_prior, load_annotator, predict_region,

@@ -1,4 +1,4 @@
-"""The main job end to end: `gtfm_demo --quick` trains (genome_tfm.train), annotates (annotate_genome), evaluates beside
+"""The main job end to end: `gtfm_demo --quick` trains (genome_tfm.trainer), annotates (annotate_genome), evaluates beside
 Augustus and the longest-ORF floor, and writes a GFF3 that passes `gt gff3validator` plus an HTML report."""
 import json, os, shutil, subprocess
 import pytest
