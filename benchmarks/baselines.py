@@ -18,7 +18,7 @@ def main():
     ap.add_argument('--region', default='NC_003070.9:25000001-30427671')
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'))
     a = ap.parse_args()
-    from genome_tfm.data import load_dataset
+    from genome_tfm.annotation import load_dataset
     from genome_tfm.evaluate import evaluate, parse_region, run_augustus, run_prodigal, longest_orf_genes, score_table
     genome, ann = load_dataset('tair10_chr1')
     reg = parse_region(a.region, genome); mb = (reg[2] - reg[1]) / 1e6

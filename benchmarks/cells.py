@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""PBMC cell types: GeneBert (genome_tfm.cells, trained by genome_tfm.train) against logistic regression, same split.
+"""PBMC cell types: GeneBert (genome_tfm.cells, trained by genome_tfm.trainer) against logistic regression, same split.
 
     python benchmarks/cells.py --ensemble            # CPU: tiny GeneBert (whole cells, wide path, weight average), 3 seeds of 1000 steps (about 15 min, 1 thread)
     python benchmarks/cells.py --checkpoint best --ensemble   # the best validation checkpoint with early stopping (the default earlier on 2026-12-02)
@@ -82,8 +82,8 @@ def device_info():
 def pretrain_h5ad(pbmc, split, d: Path) -> Path:
     "PBMC training cells + the celltypist sample on PBMC's genes as one .h5ad with obs['split'] (PBMC valid/test kept apart)."
     import anndata as ad, numpy as np
-    from genome_tfm import cells
-    ct = cells.celltypist_sample()
+    from genome_tfm import cell_data
+    ct = cell_data.celltypist_sample()
     both = ad.concat({'pbmc': pbmc, 'celltypist': ct}, join='outer', label='source', fill_value=0)[:, pbmc.var_names].copy()
     both.obs['split'] = np.concatenate([split, np.full(ct.n_obs, 'train', dtype=object)])
     both.obs = both.obs[['split', 'source', 'bulk_labels']]
@@ -94,8 +94,9 @@ def pretrain_h5ad(pbmc, split, d: Path) -> Path:
 def run_split(a, pbmc, split_seed: int) -> dict:
     "Both models on one split: GeneBert for each training seed (+ their ensemble), logistic regression, paired differences."
     import numpy as np, torch
-    from genome_tfm import cells
-    from genome_tfm.train import TrainConfig, fit, load_checkpoint, read_metrics, list_checkpoints
+    from genome_tfm import cells, cell_data
+    from genome_tfm.tasks import TrainConfig
+    from genome_tfm.trainer import fit, load_checkpoint, read_metrics, list_checkpoints
     split = cells.split_cells(pbmc.obs.bulk_labels, seed=split_seed)
     fit_split = np.where(split == 'valid', 'train', split) if a.refit else split   # --refit: the validation cells train both models
     t0 = time.perf_counter(); base = cells.logreg_baseline(pbmc, 'bulk_labels', fit_split); base_s = time.perf_counter() - t0
@@ -157,10 +158,10 @@ def main(argv=None):
     import numpy as np, torch
     if not torch.cuda.is_available(): torch.set_num_threads(a.threads)
     os.environ.setdefault('GTFM_PROGRESS', '0')
-    from genome_tfm import cells
+    from genome_tfm import cells, cell_data
     import importlib.metadata as md
     device, tag = device_info()
-    pbmc = cells.pbmc68k_reduced()
+    pbmc = cell_data.pbmc68k_reduced()
     splits = [run_split(a, pbmc, int(s)) for s in str(a.split_seeds if a.split_seeds is not None else a.split_seed).split(',')]
     pairs = [r.pop('_pairs') for r in splits]
     res = dict(benchmark='cells', device=device, device_tag=tag, date=datetime.datetime.now().isoformat(timespec='seconds'),

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np, torch
 torch.set_num_threads(1); os.environ.setdefault('GTFM_PROGRESS', '0')
-from genome_tfm import cells
+from genome_tfm import cells, cell_data
 if os.environ.get('PATCH') == 'sum':   # wide path: sum over expressed genes / SUMC (linear in log expression, like LR) instead of the mean
     from genome_tfm.model import masked_mean
     def embed(self, input_ids, attention_mask=None, token_type_ids=None, expression_values=None):
@@ -49,14 +49,15 @@ if os.environ.get('PATCH') == 'sum':   # wide path: sum over expressed genes / S
         m = attention_mask.to(x.dtype)[..., None]
         return torch.cat([pooled, (x * m).sum(1) / float(os.environ.get('SUMC', 200))], -1)
     cells.GeneBertForCellClassification.embed = embed
-from genome_tfm.train import TrainConfig, fit, load_checkpoint
+from genome_tfm.tasks import TrainConfig
+from genome_tfm.trainer import fit, load_checkpoint
 tag = os.environ.get('TAG', 'cv'); seed = int(os.environ.get('SEED', 0)); folds = int(os.environ.get('FOLDS', 5))
 margs = json.loads(os.environ.get('MARGS', '{}')); targs = json.loads(os.environ.get('TARGS', '{}'))
 steps = int(os.environ.get('STEPS', 1000)); lr = float(os.environ.get('LR', 1e-2)); wd = float(os.environ.get('WD', 0.01))
 nested = os.environ.get('NESTED', '0') == '1'; ema = float(os.environ.get('EMA', 0)); curve = os.environ.get('CURVE', '0') == '1'
 refit = os.environ.get('REFIT', '0') == '1'; curve = curve or refit
 curve_p, curve_steps, curve_valid = {}, None, {}
-pbmc = cells.pbmc68k_reduced(); split = cells.split_cells(pbmc.obs.bulk_labels, seed=0)
+pbmc = cell_data.pbmc68k_reduced(); split = cells.split_cells(pbmc.obs.bulk_labels, seed=0)
 dev = pbmc[split != 'test'].copy(); y = dev.obs.bulk_labels.astype(str).to_numpy()
 rng = np.random.default_rng(123); fold = np.empty(dev.n_obs, int)
 for c in np.unique(y):                                                   # stratified folds
@@ -82,7 +83,7 @@ for k in range(folds):
                       weight_decay=wd, patience=0 if curve else 8, ema_decay=ema, **(dict(save_every=50, keep_last=10**6) if curve else {}), model_args=dict(classifier_input='hidden+input', **margs), task_args=ta)
     t0 = time.perf_counter(); best = fit(cfg)
     if curve:                                                            # every checkpoint's probabilities of the scored fold
-        from genome_tfm.train import list_checkpoints, read_metrics
+        from genome_tfm.trainer import list_checkpoints, read_metrics
         cks = list_checkpoints(tmp/f'run{k}'); curve_steps = [int(c.name.split('-')[-1]) for c in cks]
         for st, ck in zip(curve_steps, cks):
             m, t, _ = load_checkpoint(ck, device='cpu'); q, names_k, _ = cells.predict_cells(m, t, a[scored], 'bulk_labels')

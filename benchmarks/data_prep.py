@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = '''
 import json, resource, sys, time
-from genome_tfm.data import load_dataset, dataset_splits, prepare_shards, PrepareConfig
+from genome_tfm.annotation import load_dataset, dataset_splits
+from genome_tfm.shards import prepare_shards, PrepareConfig
 name, out, window = sys.argv[1], sys.argv[2], int(sys.argv[3])
 t0 = time.perf_counter(); g, ann = load_dataset(name); t1 = time.perf_counter()
 man = prepare_shards(g, ann, dataset_splits(name, g), out, PrepareConfig(window=window))
@@ -28,7 +29,7 @@ print(json.dumps(dict(dataset=name, bases=bp, windows=sum(v['windows'] for v in 
 '''
 
 def prepare(name: str, out: Path, window: int) -> dict:
-    subprocess.run([sys.executable, '-c', 'from genome_tfm.data import load_dataset; import sys; load_dataset(sys.argv[1])', name], check=True)
+    subprocess.run([sys.executable, '-c', 'from genome_tfm.annotation import load_dataset; import sys; load_dataset(sys.argv[1])', name], check=True)
     r = subprocess.run([sys.executable, '-c', CHILD, name, str(out), str(window)], check=True, capture_output=True, text=True,
                        env={**os.environ, 'GTFM_PROGRESS': '0', 'OMP_NUM_THREADS': '1'})
     d = json.loads(r.stdout.strip().splitlines()[-1])
@@ -38,7 +39,7 @@ def prepare(name: str, out: Path, window: int) -> dict:
 def stream(root: Path, repeats: int = 3) -> dict:
     import torch
     from torch.utils.data import DataLoader
-    from genome_tfm.data import ShardedDataset, unpack_batch
+    from genome_tfm.shards import ShardedDataset, unpack_batch
     out = {}
     for label, kw in (('in_process_numpy', dict(as_numpy=True)), ('in_process_torch', {})):
         best = 0.0

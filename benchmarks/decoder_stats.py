@@ -58,7 +58,7 @@ def main():
     ap.add_argument('--note', default='development model (10 min, 1 thread, tiny preset, trained on chr1:0-18.5 Mb); rerun on the final model')
     a = ap.parse_args()
     import numpy as np, torch, numba, genome_tfm
-    from genome_tfm.data import load_dataset, TAIR10_CHROM
+    from genome_tfm.annotation import load_dataset, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, score_table
     from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.demo import demo_config, demo_inference, model_class_prior, predict_region, decode_predictions, tune_decoder

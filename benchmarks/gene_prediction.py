@@ -38,12 +38,12 @@ def main():
     a = ap.parse_args()
     import numpy as np, torch, genome_tfm, numba
     from genome_tfm.core import get_device, file_sha256
-    from genome_tfm.data import load_dataset, write_gff3, TAIR10_CHROM
+    from genome_tfm.annotation import load_dataset, write_gff3, TAIR10_CHROM
     from genome_tfm.evaluate import evaluate, run_augustus, longest_orf_genes, score_table
     from genome_tfm.demo import demo_config, demo_shards, demo_train, demo_inference, model_class_prior, tune_decoder, tune_decoder_stats
     from genome_tfm.annotate import shard_class_prior, annotate_genome, resolve_model, decoder_settings
     from genome_tfm.gene_stats import learn_gene_stats
-    from genome_tfm.train import load_checkpoint
+    from genome_tfm.trainer import load_checkpoint
     s, e = (int(x.replace(',', '').replace('_', '')) for x in a.region.split('-'))
     cfg = demo_config(a.preset, eval_region=(s, e), max_time=a.max_time)
     genome, ref = load_dataset('tair10_chr1')

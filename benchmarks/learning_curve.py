@@ -36,7 +36,8 @@ RESULTS = ROOT/'benchmarks'/'results'/'learning_curve-cpu.json'
 def shards(genome, ref) -> Path:
     "Labelled shards of the training part (train) and the tuning slice (valid: the trainer's eval loss), made once."
     from genome_tfm.core import gtfm_home
-    from genome_tfm.data import prepare_shards, PrepareConfig, TAIR10_CHROM
+    from genome_tfm.shards import prepare_shards, PrepareConfig
+    from genome_tfm.annotation import TAIR10_CHROM
     out = gtfm_home()/'curves'/f'tair10_train{TRAIN[0]}-{TRAIN[1]}_w{WINDOW}'
     if not (out/'manifest.json').exists():
         prepare_shards(genome, ref, {'train': [(TAIR10_CHROM, *TRAIN)], 'valid': [(TAIR10_CHROM, *TUNE)]}, out, PrepareConfig(window=WINDOW))
@@ -45,7 +46,7 @@ def shards(genome, ref) -> Path:
 PRECISION = 'fp32'                                       # set by --precision ('bf16' on CPUs with native bf16: about 2x the bases/s)
 
 def train_config(preset: str, data: Path, out: Path, seed: int, **kw):
-    from genome_tfm.train import TrainConfig
+    from genome_tfm.tasks import TrainConfig
     from genome_tfm.demo import DemoConfig
     base = dict(precision=PRECISION, task='gene_structure', model=preset, model_args=dict(DemoConfig().model_args), data=str(data), window=WINDOW,
                 batch_size=BATCH, lr=LR.get(preset, 1e-3), warmup_steps=WARMUP, out_dir=str(out), seed=seed, eval_batches=8,
@@ -54,7 +55,7 @@ def train_config(preset: str, data: Path, out: Path, seed: int, **kw):
 
 def calibrate(preset: str, data: Path, work: Path, steps: int = 40) -> dict:
     "CPU seconds per optimizer step of `preset` from a short run (kept in calibration.json so that budgets never change)."
-    from genome_tfm.train import Trainer
+    from genome_tfm.trainer import Trainer
     f = work/preset/'calibration.json'
     if f.exists(): return json.loads(f.read_text())
     kept = [q['calibration'] for q in load_results(RESULTS)['points'] if q['preset'] == preset]
@@ -76,7 +77,7 @@ def checkpoint_at(run: Path, step: int):
 
 def stable_to(preset, data, work, seed, step: int, save_every: int) -> Path:
     "Advance the seed's stable run (constant lr after warm-up) to `step`; returns that checkpoint."
-    from genome_tfm.train import fit
+    from genome_tfm.trainer import fit
     run = work/preset/f'seed{seed}'/'stable'
     if checkpoint_at(run, step) is None:
         fit(train_config(preset, data, run, seed, max_steps=step, schedule='constant', save_every=save_every, eval_every=0))
@@ -86,7 +87,8 @@ def stable_to(preset, data, work, seed, step: int, save_every: int) -> Path:
 
 def branch(preset, data, work, seed, minutes, steps: int, stable_ck: Path, save_every: int) -> Path:
     "Decay branch of a budget: from the stable checkpoint at 80% to `steps` with a linear decay (wsd); returns its final checkpoint."
-    from genome_tfm.train import fit, list_checkpoints
+    from genome_tfm.trainer import fit
+    from genome_tfm.trainer import list_checkpoints
     run = work/preset/f'seed{seed}'/f'budget{minutes:g}'
     own = list_checkpoints(run) if (run/'checkpoints').exists() else []
     if checkpoint_at(run, steps) is None:
@@ -96,7 +98,7 @@ def branch(preset, data, work, seed, minutes, steps: int, stable_ck: Path, save_
 
 def gene_stats(genome, ref, work: Path) -> Path:
     "Decoder statistics (genome_tfm.gene_stats) learned from the training part only, made once."
-    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotation import TAIR10_CHROM
     from genome_tfm.gene_stats import learn_gene_stats
     f = work/'gene_stats.json'
     return f if f.exists() else learn_gene_stats(genome, ref, [(TAIR10_CHROM, *TRAIN)]).save(f)
@@ -109,11 +111,11 @@ def _levels(r: dict, prefix: str = '') -> dict:
 def score(ck: Path, genome, ref, data: Path, stats: Path) -> dict:
     """The tuning slice predicted once, decoded with the network's decoder settings chosen there (`tune_decoder`, the demo's
     grid) and with the learned statistics added (`tune_decoder_stats`, prefix 'stats '), each scored against RefSeq."""
-    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotation import TAIR10_CHROM
     from genome_tfm.demo import DemoConfig, demo_inference, model_class_prior, tune_decoder, tune_decoder_stats, predict_region, decode_predictions
     from genome_tfm.annotate import shard_class_prior
     from genome_tfm.evaluate import evaluate
-    from genome_tfm.train import load_checkpoint
+    from genome_tfm.trainer import load_checkpoint
     model, _, tcfg = load_checkpoint(ck)
     d = DemoConfig()
     icfg = demo_inference(d, model_class_prior(shard_class_prior(data), (tcfg.model_args or {}).get('class_weights')))
@@ -159,7 +161,7 @@ def rescore(out: Path, genome, ref, data: Path, stats: Path):
 
 def augustus(out: Path, genome, ref):
     "Augustus (Debian, --species=arabidopsis, the project's flags) on the tuning slice, scored as the points are: the line to beat there."
-    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotation import TAIR10_CHROM
     from genome_tfm.evaluate import run_augustus, evaluate
     region = (TAIR10_CHROM, *TUNE)
     t0 = time.perf_counter(); ann = run_augustus(genome, region); secs = time.perf_counter() - t0
@@ -200,7 +202,7 @@ def main():
     os.environ.setdefault('OMP_NUM_THREADS', str(a.threads))
     import torch
     torch.set_num_threads(a.threads)
-    from genome_tfm.data import load_dataset
+    from genome_tfm.annotation import load_dataset
     genome, ref = load_dataset('tair10_chr1')
     work = Path(a.work); data = shards(genome, ref); stats = gene_stats(genome, ref, work)
     if a.rescore: return rescore(out, genome, ref, data, stats)

@@ -63,7 +63,8 @@ def baseline_model(cfg, seq_len: int):
 def main(argv=None):
     a = parse(argv)
     import torch
-    from genome_tfm.model import model_preset, training_step_fn, step_report, estimate_memory, GenomeBertForMaskedLM
+    from genome_tfm.model import model_preset, GenomeBertForMaskedLM
+    from genome_tfm.costs import training_step_fn, step_report, estimate_memory
     dev = torch.device('cuda' if (a.device == 'auto' and torch.cuda.is_available()) or a.device == 'cuda' else 'cpu')
     cuda = dev.type == 'cuda'
     if not cuda: torch.set_num_threads(a.threads)

@@ -26,7 +26,8 @@ CHUNK = 10_000
 CHILD = r'''
 import copy, json, sys, time
 from genome_tfm.tokenizers import load_tokenizer
-from genome_tfm.data import Genome, prepare_dataset, TAIR10_CHROM
+from genome_tfm.genome import Genome
+from genome_tfm.annotation import prepare_dataset, TAIR10_CHROM
 a = json.loads(sys.argv[1])
 seq = Genome(prepare_dataset('tair10_chr1')[0]).fetch_raw(TAIR10_CHROM, 0, int(a['mb'] * 1e6))
 pieces = [seq[i:i + a['chunk']] for i in range(0, len(seq), a['chunk'])]
@@ -68,7 +69,7 @@ def main(argv=None):
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'tokenizers-cpu.json'))
     a = ap.parse_args(argv)
     from genome_tfm.tokenizers import make_tokenizer, measure_training, save_tokenizer
-    from genome_tfm.data import TAIR10_CHROM
+    from genome_tfm.annotation import TAIR10_CHROM
     tmp = Path(tempfile.mkdtemp())
     # BPE on the whole chromosome (the training benchmark) is also the BPE whose encoding is measured
     train = measure_training('tair10_chr1', tmp/'bpe', kind='bpe', regions=[(TAIR10_CHROM, 0, 30_427_671)],

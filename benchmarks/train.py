@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Pre-training throughput of genome_tfm.train on a GPU: the base-gpu preset (117M DNABERT-2-sized encoder, ~1k BPE tokens
+"""Pre-training throughput of genome_tfm.trainer on a GPU: the base-gpu preset (117M DNABERT-2-sized encoder, ~1k BPE tokens
 per window, bf16, fused AdamW) for N minutes; tokens/s, MFU, peak memory and the loss curve to
 benchmarks/results/train-<device>.json.
 
@@ -7,7 +7,7 @@ benchmarks/results/train-<device>.json.
     accelerate launch --config_file configs/accelerate/multi-gpu.yaml --num_processes 8 benchmarks/train.py --minutes 15
     python benchmarks/train.py --preset tiny-cpu --minutes 1      # the same measurement on a CPU (smoke test)
 
-MFU = tokens/s x genome_tfm.model.flops_per_token(config, seq_len) / (GPUs x dense bf16 peak of the GPU).
+MFU = tokens/s x genome_tfm.costs.flops_per_token(config, seq_len) / (GPUs x dense bf16 peak of the GPU).
 """
 import argparse, json, platform, sys, time
 from pathlib import Path
@@ -23,7 +23,8 @@ def main(argv=None) -> int:
     ap.add_argument('overrides', nargs='*', help='key=value TrainConfig overrides')
     a = ap.parse_args(argv)
     import torch
-    from genome_tfm.train import config_from_args, Trainer, read_metrics
+    from genome_tfm.train import config_from_args
+    from genome_tfm.trainer import Trainer, read_metrics
     out = a.out_dir or str(ROOT/'runs'/f'bench-{a.preset}')
     cfg = config_from_args(a.preset, [f'out_dir={out}', f'max_time={a.minutes * 60}', 'resume=null', 'save_every=0', *a.overrides])
     tr = Trainer(cfg).setup()

@@ -7,7 +7,7 @@
 Variants: `reference` is the plain path (convolutions through conv_bases_reference: transposed copies around conv1d;
 fp32), `fp32` the model as it runs now (conv_bases: a channels-last conv2d view, no copies), `bf16` the same under
 bf16 autocast (TrainConfig.precision='bf16', on CPUs with native bf16 dot products). Each round trains every
-(preset, variant) pair for `--steps` optimizer steps with genome_tfm.train.Trainer on the learning curves' shards
+(preset, variant) pair for `--steps` optimizer steps with genome_tfm.trainer.Trainer on the learning curves' shards
 (TAIR10 chr1 0-18.5 Mb, 2,048-base windows, batch 8: the recipe's shape), each in its own process, one after the
 other, so that a change in the machine's load hits all variants alike; bases/s is the median of the logged rates after
 the first logged interval, and the ratios to `reference` are taken within each round. The loss after the same steps
@@ -28,7 +28,8 @@ def run(preset: str, variant: str, steps: int, data: Path, out: Path, threads: i
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 def run_here(preset: str, variant: str, steps: int, data: Path, out: Path) -> dict:
-    from genome_tfm.train import TrainConfig, Trainer, read_metrics
+    from genome_tfm.tasks import TrainConfig
+    from genome_tfm.trainer import Trainer, read_metrics
     from genome_tfm.hierarchical import ConvBlock
     ConvBlock.fast = variant != 'reference'
     precision = 'bf16' if variant == 'bf16' else 'fp32'
@@ -55,8 +56,8 @@ def main():
     if a.one:
         p, prec, n, d, o = a.one
         return print(json.dumps(run_here(p, prec, int(n), Path(d), Path(o))))
-    from genome_tfm.data import load_dataset
-    from genome_tfm.train import cpu_bf16
+    from genome_tfm.annotation import load_dataset
+    from genome_tfm.trainer import cpu_bf16
     import importlib.util, sys
     spec = importlib.util.spec_from_file_location('learning_curve', ROOT/'benchmarks'/'learning_curve.py'); lc = importlib.util.module_from_spec(spec); spec.loader.exec_module(lc)
     data = lc.shards(*load_dataset('tair10_chr1'))

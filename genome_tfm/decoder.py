@@ -13,8 +13,8 @@ import numpy as np
 from fastcore.script import call_parse
 from numba import njit
 from .core import GTFMError, ConfigError, Timer, atomic_write, config_to_dict, get_device, get_logger, gtfm_home, progress
-from .data import (Genome, Annotation, GeneModel, Transcript, encode_seq, decode_seq, revcomp, revcomp_codes, cds_phase, transcript_cds_seq,
-                             write_gff3, N_CODE)
+from .genome import Genome, encode_seq, decode_seq, revcomp, revcomp_codes, N_CODE
+from .annotation import Annotation, GeneModel, Transcript, cds_phase, transcript_cds_seq, write_gff3
 from .gene_stats import GeneStats, as_gene_stats, stats_bonus, content_llr
 
 _log = get_logger('genome_tfm.decoder')

@@ -13,8 +13,8 @@ import numpy as np
 from fastcore.script import call_parse
 from numba import njit
 from .core import GTFMError, ConfigError, Timer, atomic_write, config_to_dict, get_device, get_logger, gtfm_home, progress
-from .data import (Genome, Annotation, GeneModel, Transcript, encode_seq, decode_seq, revcomp, revcomp_codes, cds_phase, transcript_cds_seq,
-                             write_gff3, N_CODE)
+from .genome import Genome, encode_seq, decode_seq, revcomp, revcomp_codes, N_CODE
+from .annotation import Annotation, GeneModel, Transcript, cds_phase, transcript_cds_seq, write_gff3
 from .gene_stats import GeneStats, as_gene_stats, stats_bonus, content_llr
 from .decoder import decode
 from .annotate import (DECODER_FIELDS, InferenceConfig, _aligned, _regions, annotate_genome, as_predict_fn, checkpoint_id,
@@ -89,7 +89,8 @@ def shipped_demo_config(model: str = 'arabidopsis', preset: str = 'cpu', **overr
 # %% ../nbs/08_demo.ipynb #bedb92e7
 def demo_shards(cfg: DemoConfig, genome: Genome, ref: Annotation) -> Path:
     "Labelled shards of the demo's training region (and a small validation slice outside the evaluated one), made once in the cache."
-    from genome_tfm.data import prepare_shards, PrepareConfig, TAIR10_CHROM
+    from genome_tfm.shards import prepare_shards, PrepareConfig
+    from genome_tfm.annotation import TAIR10_CHROM
     s, e = cfg.train_region
     if not (0 <= s < e <= 20_000_000): raise ConfigError(f"train_region {cfg.train_region}: expected a part of the training split 0-20,000,000")
     es, ee = cfg.eval_region
@@ -105,7 +106,8 @@ def demo_shards(cfg: DemoConfig, genome: Genome, ref: Annotation) -> Path:
 
 def demo_train(cfg: DemoConfig, data: Path, out_dir: Path) -> Path:
     "Train the demo's model with the project's trainer (`genome_tfm.train.fit`); returns the checkpoint directory."
-    from genome_tfm.train import TrainConfig, fit
+    from genome_tfm.tasks import TrainConfig
+    from genome_tfm.trainer import fit
     tc = TrainConfig(task=cfg.task, model=cfg.model, model_args=dict(cfg.model_args), data=str(data), window=cfg.window,
                      batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, cfg.max_steps), max_steps=cfg.max_steps,
                      max_time=cfg.max_time, out_dir=str(out_dir), seed=cfg.seed, eval_batches=8, tensorboard=False, log_every=25)
@@ -190,10 +192,10 @@ def demo_tracks(preds: dict, ref: Annotation, region: tuple, n: int = 3, width: 
 def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', device=None) -> dict:
     "Train, annotate a validation slice, evaluate beside Augustus and the longest-ORF floor; write GFF3, report and JSON to `out_dir`."
     import shutil
-    from genome_tfm.data import load_dataset, TAIR10_CHROM
+    from genome_tfm.annotation import load_dataset, TAIR10_CHROM
     from genome_tfm.gene_stats import learn_gene_stats
     from genome_tfm.evaluate import start_augustus, longest_orf_genes, evaluate, write_report
-    from genome_tfm.train import load_checkpoint
+    from genome_tfm.trainer import load_checkpoint
     t_start, out = time.perf_counter(), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     for d in ('run', 'annotate'): shutil.rmtree(out/d, ignore_errors=True)   # a rerun starts over: a new model, a new annotation
     genome, ref = load_dataset('tair10_chr1')

@@ -13,8 +13,9 @@ from typing import Optional, Sequence
 import numpy as np
 from fastcore.script import call_parse
 from .core import GTFMError, atomic_write, get_logger, Timer
-from .data import (Genome, Annotation, GeneModel, Transcript, LabelConfig, window_labels, LABELS, CDS,
-                             revcomp, load_dataset, TAIR10_CHROM)
+from .genome import Genome, revcomp
+from .annotation import Annotation, GeneModel, Transcript, load_dataset, TAIR10_CHROM
+from .labels import LabelConfig, window_labels, LABELS, CDS
 
 _log = get_logger('genome_tfm.evaluate')
 

@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 from .core import GTFMError, atomic_write
-from .data import Genome, Annotation, Transcript, N_CODE, revcomp_codes
+from .genome import Genome, N_CODE, revcomp_codes
+from .annotation import Annotation, Transcript
 
 # %% auto #0
 __all__ = ['LENGTH_KINDS', 'LENGTH_EDGES', 'QUANTILES', 'SIGNALS', 'SIGNAL_NAMES', 'BASE_COLOURS', 'LengthDist', 'SignalModel',

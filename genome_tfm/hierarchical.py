@@ -17,10 +17,12 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 from .core import GTFMError, ConfigError, tensor_cache
-from .data import N_CODE, LABELS, INTERGENIC, UTR, CDS, INTRON
+from .genome import N_CODE
+from .labels import LABELS, INTERGENIC, UTR, CDS, INTRON
 from .attention import attention, SegmentMemory
 from .moe import collect_aux_loss
-from .model import GenomeBertConfig, GenomeBertModel, model_preset, count_parameters
+from .model import GenomeBertConfig, GenomeBertModel, model_preset
+from .costs import count_parameters
 
 # %% auto #0
 __all__ = ['PATCHINGS', 'POOLINGS', 'HIER_PRESETS', 'SIGNALS', 'HierarchicalError', 'HierarchicalConfig', 'hier_preset',
@@ -64,7 +66,7 @@ class HierarchicalConfig(PreTrainedConfig):
     memory_patches: int = 0          # patches per layer kept in the Transformer-XL memory (0: segments are independent)
     refine_layers: int = 1           # conv blocks after the skip connection
     refine_kernel: int = 9
-    n_classes: int = 4               # intergenic, UTR, CDS, intron (genome_tfm.data.LABELS)
+    n_classes: int = 4               # intergenic, UTR, CDS, intron (genome_tfm.labels.LABELS)
     n_phases: int = 3                # CDS codon position 0, 1, 2
     phase_loss_weight: float | int = 1.0
     signal_head: bool = True         # also predict per-base gene-structure signals (SIGNALS: donor, acceptor, start, stop) for the decoder
@@ -280,7 +282,7 @@ def gene_structure_loss(class_logits: Tensor, phase_logits: Tensor, labels: Tens
 
 # %% ../nbs/05b_hierarchical.ipynb #f8cf9bf4
 SIGNALS = ('none', 'donor', 'acceptor', 'start', 'stop')
-_IG, _UTR, _CDS, _INTRON = 0, 1, 2, 3                       # genome_tfm.data.LABELS
+_IG, _UTR, _CDS, _INTRON = 0, 1, 2, 3                       # genome_tfm.labels.LABELS
 
 def _transcription_order(x: Tensor) -> Tensor:   # (B, 2, L, ...) -> each strand row in its transcription direction (an involution)
     return torch.stack([x[:, 0], x[:, 1].flip(1)], 1)
@@ -342,7 +344,7 @@ def _check_codes(x: Tensor, mask: Optional[Tensor]):
     if mask is not None: bad &= mask
     if bad.any():
         b, i = (int(v) for v in bad.nonzero()[0])
-        raise HierarchicalError(f"input_ids[{b}, {i}] = {int(x[b, i])}: expected base codes A0 C1 G2 T3 N4 (genome_tfm.data.encode_seq)")
+        raise HierarchicalError(f"input_ids[{b}, {i}] = {int(x[b, i])}: expected base codes A0 C1 G2 T3 N4 (genome_tfm.genome.encode_seq)")
 
 def _row_lengths(attention_mask: Optional[Tensor], B: int, L: int, device) -> tuple[Optional[Tensor], Tensor]:
     "Boolean mask (B, L) or None (no padding) and row lengths (B,); padding must be on the right."
@@ -436,9 +438,9 @@ AutoConfig.register('genome_hier', HierarchicalConfig, exist_ok=True)
 AutoModel.register(HierarchicalConfig, HierarchicalGeneModel, exist_ok=True)
 
 def batch_inputs(batch: dict) -> dict:
-    "Model keyword arguments of a `genome_tfm.data` batch (keys seq, softmask, labels, phase, mask; packed batches unpacked first)."
+    "Model keyword arguments of a `genome_tfm.shards` batch (keys seq, softmask, labels, phase, mask; packed batches unpacked first)."
     if 'lab' in batch:
-        from genome_tfm.data import unpack_batch
+        from genome_tfm.shards import unpack_batch
         batch = unpack_batch(batch)
     out = dict(input_ids=batch['seq'], softmask=batch.get('softmask'))
     if 'labels' in batch: out.update(labels=batch['labels'], phase=batch.get('phase'), label_mask=batch.get('mask'))

@@ -17,7 +17,8 @@ from tokenizers import Tokenizer
 from transformers import PreTrainedConfig, PreTrainedModel, AutoConfig, AutoModelForSeq2SeqLM
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from .core import GTFMError, ConfigError, tensor_cache
-from .data import Genome, GeneModel, Transcript, Annotation, AnnotationError
+from .genome import Genome
+from .annotation import GeneModel, Transcript, Annotation, AnnotationError
 from .attention import attention, alibi_slopes
 from .tokenizers import DnaTokenizer, append_tokens, resize_embeddings
 from .model import (GenomeBertConfig, GenomeBertModel, GenomeBertForMaskedLM, GenomeBertSelfOutput, GenomeBertGatedMLP,

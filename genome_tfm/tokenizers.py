@@ -16,7 +16,8 @@ from torch import nn
 from fastcore.script import call_parse, Param
 from tokenizers import Tokenizer, AddedToken, Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from .core import GTFMError, ConfigError, atomic_write, get_logger, progress, Timer, seed_everything
-from .data import Genome, prepare_dataset, revcomp
+from .genome import Genome, revcomp
+from .annotation import prepare_dataset
 
 _log = get_logger('genome_tfm.tokenizers')
 
@@ -348,7 +349,8 @@ def train_from_genome(genome: Genome, kind: str = 'bpe', regions: Optional[Seque
 
 _TRAIN_CHILD = r'''
 import json, resource, sys, threading, time, psutil
-from genome_tfm.data import Genome, prepare_dataset
+from genome_tfm.genome import Genome
+from genome_tfm.annotation import prepare_dataset
 from genome_tfm.tokenizers import train_from_genome, save_tokenizer
 a = json.loads(sys.argv[1]); out = a.pop('out', None)
 g = Genome(prepare_dataset(a.pop('dataset'))[0])
@@ -607,7 +609,8 @@ def classify_genes(tok: DnaTokenizer, train: 'pd.DataFrame', test: 'pd.DataFrame
 # %% ../nbs/02_tokenizers.ipynb #2196bba1
 def comparison_data(dataset: str, n_train: int = 600, n_test: int = 400, seed: int = 0) -> dict:
     "Training split chunks, validation sequence and gene vs non-gene train/test sets of a bundled dataset."
-    from genome_tfm.data import load_dataset, dataset_splits, gene_vs_nongene
+    from genome_tfm.annotation import load_dataset, dataset_splits
+    from genome_tfm.labels import gene_vs_nongene
     genome, ann = load_dataset(dataset)
     sp = dataset_splits(dataset, genome)
     import pandas as pd

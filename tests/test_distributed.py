@@ -132,7 +132,8 @@ def test_deepspeed_zero(stage, ddp_run, tmp_path):
     check_curve(losses(out), losses(ddp_run), tol=1e-4)                                 # the same run as DDP, numerically
     ck = out/'checkpoints'/'step-00000020'
     assert (ck/'deepspeed').is_dir() and (ck/'model.safetensors').exists()
-    from genome_tfm.train import ToyRegressor, load_checkpoint
+    from genome_tfm.tasks import ToyRegressor
+    from genome_tfm.trainer import load_checkpoint
     import torch
     m = ToyRegressor.from_pretrained(str(ck))                                          # consolidated weights load with from_pretrained
     ref = ToyRegressor.from_pretrained(str(ddp_run/'checkpoints'/'step-00000020'))

@@ -27,7 +27,8 @@ SPLITS = {'train': (0, 1_000_000), 'valid': (25_000_000, 25_100_000)}
 def mlm_home(tmp_path_factory) -> Path:
     "A GTFM_HOME whose shards/tair10_chr1-w256 holds TAIR10 shards, prepared here once (the ranks only read them)."
     import yaml
-    from genome_tfm.data import TAIR10_CHROM, PrepareConfig, prepare_genome, read_manifest
+    from genome_tfm.annotation import TAIR10_CHROM
+    from genome_tfm.shards import PrepareConfig, prepare_genome, read_manifest
     home = tmp_path_factory.mktemp('gtfm_home')
     sp = home/'splits.yaml'
     sp.write_text(yaml.safe_dump({k: [[TAIR10_CHROM, s, e]] for k, (s, e) in SPLITS.items()}))
@@ -69,7 +70,8 @@ def mlm_ddp(mlm_home, tmp_path_factory) -> Path:
 def test_mlm_ddp_two_ranks(mlm_ddp):
     import torch
     from genome_tfm.model import GenomeBertForMaskedLM
-    from genome_tfm.train import load_checkpoint, TrainConfig
+    from genome_tfm.tasks import TrainConfig
+    from genome_tfm.trainer import load_checkpoint
     i = info(mlm_ddp)
     assert (i['world_size'], i['distributed_type'], i['backend']) == (2, 'MULTI_CPU', 'gloo'), i
     l = losses(mlm_ddp)
@@ -90,7 +92,7 @@ def test_mlm_ddp_two_ranks(mlm_ddp):
     m = GenomeBertForMaskedLM.from_pretrained(str(ck))
     assert param_digest(m) == param_digest(model) == r0['sha256']                      # the checkpoint is the ranks' final state
     assert param_digest(GenomeBertForMaskedLM.from_pretrained(str(mlm_ddp/'checkpoints'/'step-00000010'))) != r0['sha256']
-    from genome_tfm.train import mlm_batch
+    from genome_tfm.tasks import mlm_batch
     import numpy as np
     b = mlm_batch(['ACGT' * (WINDOW // 4)] * 2, tok, np.random.default_rng(0))
     with torch.no_grad(): o = m.eval()(**b)
@@ -100,7 +102,7 @@ def test_mlm_ddp_two_ranks(mlm_ddp):
 def test_mlm_deepspeed_zero2_matches_ddp(mlm_home, mlm_ddp, tmp_path):
     import torch
     from genome_tfm.model import GenomeBertForMaskedLM
-    from genome_tfm.train import load_checkpoint
+    from genome_tfm.trainer import load_checkpoint
     out = tmp_path/'zero2'
     launch_mlm('zero2.yaml', out, mlm_home, deepspeed=True)
     i = info(out)

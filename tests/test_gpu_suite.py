@@ -38,7 +38,7 @@ def test_gpu_suite_dry_run(tmp_path):
 
 def test_gpu_suite_failing_step_does_not_stop_the_others(tmp_path):
     "A step that fails (here: shards of another window than the preset's) is reported; the next step still runs."
-    from genome_tfm.data import SHARD_FORMAT, SHARD_VERSION
+    from genome_tfm.shards import SHARD_FORMAT, SHARD_VERSION
     bad = tmp_path/'shards'; bad.mkdir()
     (bad/'manifest.json').write_text(json.dumps(dict(format=SHARD_FORMAT, version=SHARD_VERSION, window=1000, shards=[])))
     out = tmp_path/'out'

@@ -1,5 +1,5 @@
-"""Repository checks: notebooks and library in sync, settings as the project needs them, sidebar complete."""
-import configparser, os, shutil, subprocess, sys
+"""Repository checks: notebooks and library in sync, settings as the project needs them, sidebar complete, modules layered."""
+import ast, configparser, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 import yaml
@@ -60,3 +60,63 @@ def test_export_clean_readme_leave_tree_unchanged(tmp_path):
     status = _git(dst, 'status', '--porcelain')
     diff = _git(dst, 'diff', '--stat')
     assert status == '', f"run nbdev_export, nbdev_clean and tools/build_docs.py --readme before committing:\n{status}\n{diff}"
+
+# The modules from the bottom up: each may import only modules listed before it. A new module goes in its place here
+# (above everything it imports).
+LAYERS = ['core',
+          'genome', 'annotation', 'labels', 'shards',                  # 01: DNA, gene models, labels, shards on disk
+          'tokenizers',                                                # 02
+          'attention', 'moe', 'model', 'costs',                        # 03-05a: the encoder and what it costs
+          'hierarchical', 'seq2seq', 'dnabert2',                       # 05b-05d
+          'tasks', 'trainer', 'train',                                 # 06: what a run is, the loop, the command lines
+          'gene_stats', 'decoder', 'evaluate', 'annotate', 'demo',     # 07-08: genome annotation and its evaluation
+          'cell_data', 'cells']                                        # 09: single cells
+MAX_LINES = 800
+
+def _modules() -> dict:
+    "Exported modules of genome_tfm: name -> path."
+    return {p.stem: p for p in sorted((ROOT/'genome_tfm').glob('*.py')) if p.name not in ('__init__.py', '_modidx.py')}
+
+def _imports(path: Path) -> list:
+    "(line, module name) of every genome_tfm module `path` imports: `from .x`, `from genome_tfm.x`, `import genome_tfm.x`, `from genome_tfm import x`, in functions too."
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name.split('.')[1]) for a in node.names if a.name.startswith('genome_tfm.')]
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ''
+            if node.level: base = mod                                              # from .x import y / from . import x
+            elif mod == 'genome_tfm' or mod.startswith('genome_tfm.'): base = mod[len('genome_tfm.'):]
+            else: continue
+            out += [(node.lineno, base.split('.')[0])] if base else [(node.lineno, a.name) for a in node.names]
+    return out
+
+def test_modules_import_only_downward():
+    mods, rank = _modules(), {m: i for i, m in enumerate(LAYERS)}
+    unlisted = sorted(set(mods) - set(rank))
+    assert not unlisted, f"genome_tfm module(s) {unlisted} not in LAYERS of tests/test_repo.py: add each above every module it imports"
+    bad = []
+    for m, p in mods.items():
+        for line, dep in _imports(p):
+            if dep == m: continue                                                # python -m genome_tfm.train imports its importable self
+            if dep not in mods: bad.append(f"genome_tfm/{m}.py:{line} imports genome_tfm.{dep}, which does not exist")
+            elif rank[dep] > rank[m]: bad.append(f"genome_tfm/{m}.py:{line} imports genome_tfm.{dep}, which LAYERS puts above {m}")
+    assert not bad, "modules import only modules below them:\n" + '\n'.join(bad)
+
+def test_no_import_cycles():
+    mods = _modules()
+    graph = {m: sorted({d for _, d in _imports(p) if d in mods and d != m}) for m, p in mods.items()}
+    state, path, cycles = {}, [], []
+    def visit(m):
+        state[m] = 'open'; path.append(m)
+        for d in graph[m]:
+            if state.get(d) == 'open': cycles.append(' -> '.join(path[path.index(d):] + [d]))
+            elif d not in state: visit(d)
+        path.pop(); state[m] = 'done'
+    for m in graph:
+        if m not in state: visit(m)
+    assert not cycles, "import cycles: " + '; '.join(cycles)
+
+def test_modules_at_most_800_lines():
+    big = {m: n for m, p in _modules().items() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not big, f"modules over {MAX_LINES} lines (split the notebook by concept): " + ', '.join(f"genome_tfm/{m}.py ({n} lines)" for m, n in sorted(big.items()))

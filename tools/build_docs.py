@@ -32,13 +32,26 @@ def error_outputs(nb) -> list[str]:
             if o.get('output_type') == 'error': errs.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}")
     return errs
 
+def front_matter_cell(nb) -> None:
+    "Replace the YAML front matter nbdev leaves in a raw first cell (Quarto reads it) by the title as a heading and the description as a lead paragraph."
+    import yaml
+    if not nb.cells or nb.cells[0].cell_type != 'raw': return
+    text = ''.join(nb.cells[0].source).strip()
+    m = re.fullmatch(r'---\s*\n(.*?)\n\s*---', text, re.S)
+    if not m: return
+    fm = yaml.safe_load(m.group(1)) or {}
+    parts = [f"# {fm['title']}"] if fm.get('title') else []
+    if fm.get('description'): parts.append(f'<div class="gtfm-lead">\n\n{fm["description"]}\n\n</div>')
+    cell = nb.cells[0]
+    cell.cell_type, cell.source = 'markdown', '\n\n'.join(parts)
+
 def process(src: Path, dst: Path):
-    "nbdev's docs processing (frontmatter, show_doc, hidden cells, export markers) of one notebook."
+    "nbdev's docs processing (frontmatter, show_doc, hidden cells, export markers) of one notebook; the front matter becomes a heading."
     from execnb.nbio import read_nb, write_nb
     from nbdev.processors import FilterDefaults
     os.environ['IN_TEST'] = '1'
     import nbformat
-    nb = read_nb(src); FilterDefaults()(nb); write_nb(nb, dst)
+    nb = read_nb(src); FilterDefaults()(nb); front_matter_cell(nb); write_nb(nb, dst)
     return nbformat.read(dst, as_version=4)
 
 def nav_html(pages: list[tuple[str, str]], current: str) -> str:
@@ -47,7 +60,8 @@ def nav_html(pages: list[tuple[str, str]], current: str) -> str:
 
 STYLE = ('<style>.gtfm-nav{position:fixed;top:0;left:0;width:210px;height:100%;overflow:auto;padding:12px;'
          'background:#f6f6f6;border-right:1px solid #ddd;font:14px sans-serif}.gtfm-nav ul{padding-left:14px}'
-         '.gtfm-nav li.current a{font-weight:bold}body{margin-left:240px!important}</style>')
+         '.gtfm-nav li.current a{font-weight:bold}body{margin-left:240px!important}'
+         '.gtfm-lead{font-size:1.25em;color:#555;margin:0 0 1.5em}</style>')
 
 def render_html(nb, out: Path, pages, href: str, title: str):
     from nbconvert import HTMLExporter

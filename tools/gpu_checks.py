@@ -143,7 +143,7 @@ def hier_step_rate(name: str, model_args: dict, L: int, batch: int, device: str,
     "Bases/s, MFU and peak memory of training steps (forward, backward, AdamW; bf16 autocast on CUDA) on random bases and labels."
     import torch
     from genome_tfm.hierarchical import HierarchicalGeneModel, hier_preset, flops_per_base
-    from genome_tfm.train import peak_flops
+    from genome_tfm.trainer import peak_flops
     dev, cuda = torch.device(device), device == 'cuda'
     cfg = hier_preset(name, **model_args)
     torch.manual_seed(0)
@@ -222,7 +222,7 @@ def estimate(model: str, cfg, rate, batch: int) -> dict:
 
 def gene_train(out, data: str, work: str, seconds: float, dry: bool):
     "benchmarks/train.py on the preset (data= the carried shards), at the recipe's batch size (first) and a GPU-sized one."
-    from genome_tfm.data import read_manifest
+    from genome_tfm.shards import read_manifest
     name, _, cfg = preset_model()
     man = read_manifest(data)
     if man['window'] != cfg.window: raise SystemExit(f"{data}: shards of {man['window']}-base windows, the preset wants {cfg.window}: run tools/gpu_data.py")

@@ -38,7 +38,8 @@ def main(argv=None):
     want = {k: [list(r) for r in v] for k, v in splits.items()}
     if (out/'manifest.json').exists() and json.loads((out/'manifest.json').read_text()).get('splits') == want:
         print(f'{out}: up to date'); return out
-    from genome_tfm.data import load_dataset, prepare_shards, PrepareConfig
+    from genome_tfm.annotation import load_dataset
+    from genome_tfm.shards import prepare_shards, PrepareConfig
     genome, ann = load_dataset('tair10_chr1')
     for f in out.glob('*.npy') if out.exists() else []: f.unlink()   # a different selection: no stale shards left behind
     man = prepare_shards(genome, ann, splits, out, PrepareConfig(window=window))

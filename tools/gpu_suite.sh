@@ -68,9 +68,10 @@ if [ $DRY = 0 ] && [ "$TAG" = cpu ]; then say "no CUDA device found: run with --
 say "device tag $TAG, python $("$PY" -c 'import sys; print(sys.executable)'), budget ${BUDGET}s, results in $OUT"
 "$PY" - <<'EOF' >>"$LOG" 2>&1 || say "an import the suite needs fails: the steps below will say which"
 import importlib
-for m in ('genome_tfm.attention', 'genome_tfm.moe', 'genome_tfm.model', 'genome_tfm.hierarchical', 'genome_tfm.train', 'genome_tfm.data'):
+for m in ('genome_tfm.attention', 'genome_tfm.moe', 'genome_tfm.model', 'genome_tfm.costs', 'genome_tfm.hierarchical', 'genome_tfm.tasks',
+          'genome_tfm.trainer', 'genome_tfm.train', 'genome_tfm.genome', 'genome_tfm.annotation', 'genome_tfm.labels', 'genome_tfm.shards'):
     importlib.import_module(m)
-print('imports ok: genome_tfm.attention, moe, model, hierarchical, train, data')
+print('imports ok: genome_tfm.attention, moe, model, costs, hierarchical, tasks, trainer, train, genome, annotation, labels, shards')
 EOF
 
 if [ $DRY = 1 ] && [ ! -f "$DATA/manifest.json" ] && [[ ${GTFM_SUITE_STEPS:-gene_train} == *gene_train* ]]; then        # a dry run makes a tiny shard set when none was carried

@@ -44,9 +44,10 @@ site = sys.argv[1]
 for m in ('fastcore',):
     f = importlib.import_module(m).__file__
     assert f.startswith(site), f"{m} came from {f}, not from the carried wheels"
-for m in ('genome_tfm.attention', 'genome_tfm.moe', 'genome_tfm.model', 'genome_tfm.hierarchical', 'genome_tfm.train', 'genome_tfm.data'):
+for m in ('genome_tfm.attention', 'genome_tfm.moe', 'genome_tfm.model', 'genome_tfm.costs', 'genome_tfm.hierarchical', 'genome_tfm.tasks',
+          'genome_tfm.trainer', 'genome_tfm.train', 'genome_tfm.genome', 'genome_tfm.annotation', 'genome_tfm.labels', 'genome_tfm.shards'):
     importlib.import_module(m)
-from genome_tfm.data import ShardedDataset
+from genome_tfm.shards import ShardedDataset
 b = next(iter(ShardedDataset('.gpu_data/tair10', 'train', batch_size=2, batched=True)))
 print('the carried wheels import every module of the suite; the carried shards read:', {k: tuple(v.shape) for k, v in b.items()})
 EOF

@@ -2,7 +2,7 @@
 """Convert a percent-format script (`# %%` code cells, `# %% [markdown]` prose cells) into a notebook.
 
 Authoring aid only: the notebook it writes is the source of truth afterwards. Usage:
-    python tools/py2nb.py scratch/01_data.py nbs/01_data.ipynb
+    python tools/py2nb.py scratch/01a_genome.py nbs/01a_genome.ipynb
 """
 import hashlib, json, re, sys
 from pathlib import Path

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Execute notebooks in place and keep their outputs (the notebooks are the docs), skipping flagged cells as nbdev_test does.
 
-    python tools/run_nb.py nbs/01_data.ipynb                 # run every cell not flagged notest/slow/gpu
+    python tools/run_nb.py nbs/01a_genome.ipynb              # run every cell not flagged notest/slow/gpu
     python tools/run_nb.py nbs/03_attention.ipynb --flags gpu  # also run the `#| gpu` cells (on a GPU machine)
 
 A skipped cell keeps the outputs it had, so a `#| slow` cell executed once on a big machine keeps showing its result.

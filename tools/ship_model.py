@@ -49,7 +49,7 @@ def main():
     a = ap.parse_args()
     import learning_curve as lc
     from genome_tfm.core import file_sha256
-    from genome_tfm.data import load_dataset
+    from genome_tfm.annotation import load_dataset
     from genome_tfm.annotate import ship_model
     res = lc.load_results(lc.RESULTS)
     pts = [p for p in res['points'] if (p['preset'], p['seed'], p['budget_minutes']) == (a.preset, a.seed, a.budget)]
