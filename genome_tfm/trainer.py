@@ -166,7 +166,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = 'cpu') -> tup
         elif list_checkpoints(p): p = list_checkpoints(p)[-1]
         else: raise GTFMError(f"{path}: not a checkpoint (no trainer_state.json) and no checkpoints/ under it")
     st = json.loads((p/'trainer_state.json').read_text())
-    model = model_class_of(p, st).from_pretrained(str(p)).to(device).eval()
+    from transformers.utils import logging as hf_logging
+    bars = hf_logging.is_progress_bar_enabled(); hf_logging.disable_progress_bar()   # no 'Loading weights' bar for a local checkpoint
+    try: model = model_class_of(p, st).from_pretrained(str(p)).to(device).eval()
+    finally:
+        if bars: hf_logging.enable_progress_bar()
     tok = load_tokenizer_dir(st['tokenizer_class'], p/'tokenizer') if st.get('tokenizer_class') and (p/'tokenizer').is_dir() else None
     return model, tok, load_config(TrainConfig, p/'train_config.yaml')
 
