@@ -211,7 +211,6 @@ def run_demo(cfg: DemoConfig = DemoConfig(), out_dir: str | Path = 'gtfm_demo', 
     if shipped:                                                          # as shipped: its weights, decoder settings and statistics
         model, _, _, ckpt = load_annotator(shipped, str(get_device(device))); t_train = 0.0
         icfg = dataclasses.replace(demo_inference(cfg), **decoder_settings(None, ckpt))
-        stats = Path(icfg.stats) if icfg.stats else None
     else:
         data = demo_shards(cfg, genome, ref)
         ckpt, t_train = _timed(demo_train, cfg, data, out/'run')
