@@ -24,7 +24,7 @@ fields prefixed 'stats '), and each best annotation is scored by `genome_tfm.eva
 transcript, gene Sn/Sp/F1, CDS base F1). `--rescore` scores the recorded points again from their checkpoints.
 Results accumulate in benchmarks/results/learning_curve-cpu.json, one record per (preset, seed, budget).
 """
-import argparse, datetime, fcntl, json, os, platform, time
+import argparse, dataclasses, datetime, fcntl, json, os, platform, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +119,7 @@ def score(ck: Path, genome, ref, data: Path, stats: Path) -> dict:
     model, _, tcfg = load_checkpoint(ck)
     d = DemoConfig()
     icfg = demo_inference(d, model_class_prior(shard_class_prior(data), (tcfg.model_args or {}).get('class_weights')))
+    icfg = dataclasses.replace(icfg, precision='fp32')       # every point scored alike (bf16 inference came later: inference_modes-cpu.json)
     region = (TAIR10_CHROM, *TUNE)
     t0 = time.perf_counter(); preds = predict_region(model, genome, region, icfg); t_pred = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -21,9 +21,9 @@ from .decoder import decode
 _log = get_logger('genome_tfm.annotate')
 
 # %% auto #0
-__all__ = ['PredictFn', 'DECODER_FIELDS', 'MODELS_DIR', 'MODEL_FILES', 'InferenceConfig', 'tile_windows', 'window_end',
-           'predict_stitched', 'annotate_region', 'as_predict_fn', 'open_genome', 'annotate_genome', 'edge_effect',
-           'plot_tiling', 'shard_class_prior', 'check_checkpoint', 'decoder_settings', 'checkpoint_id',
+__all__ = ['PredictFn', 'PRECISIONS', 'DECODER_FIELDS', 'MODELS_DIR', 'MODEL_FILES', 'InferenceConfig', 'tile_windows',
+           'window_end', 'predict_stitched', 'annotate_region', 'as_predict_fn', 'open_genome', 'annotate_genome',
+           'edge_effect', 'plot_tiling', 'shard_class_prior', 'check_checkpoint', 'decoder_settings', 'checkpoint_id',
            'load_annotator', 'shipped_models', 'resolve_model', 'ship_model', 'gtfm_annotate', 'annotate_cli',
            'plot_gene_tracks']
 
@@ -34,7 +34,7 @@ class InferenceConfig:
     window: int = 4096            # bases per model input
     margin: int = 512             # bases dropped at each inner window edge: more than the model's context effects
     align: int = 1                # window starts are multiples of this on the chromosome (a fixed-patch model's patch size)
-    batch_size: int = 16          # windows per forward pass
+    batch_size: int = 4           # windows per forward pass: a few are fastest on a CPU (caches; inference_modes-cpu.json); 32+ on a GPU
     chunk: int = 1_000_000        # bases decoded at a time: memory is bounded by chunk + 2 * (decode_margin + margin)
     decode_margin: int = 50_000   # bases decoded beyond each chunk edge, so genes near it are decoded whole
     min_intron: int = 20          # decoder: minimum intron length
@@ -47,11 +47,14 @@ class InferenceConfig:
     stats: Optional[str] = None   # decoder: gene statistics JSON learned from an annotation (genome_tfm.gene_stats); None: not used
     stats_weight: float = 0.0     # decoder: weight of the statistics' signal PWM log-odds (donor, acceptor, start, stop)
     content_weight: float = 0.0   # decoder: weight of the statistics' content sensor (coding vs non-coding log-likelihood ratio)
+    rc_average: Optional[bool] = None   # average each window's predictions with its reverse complement's (2 passes); None: the model's setting
+    precision: str = 'auto'       # 'auto': bf16 autocast on a GPU or a CPU with native bf16, else float32; 'bf16' or 'fp32' force it (probabilities are float32 either way)
     prefix: str = 'gtfm'          # gene id prefix
     def __post_init__(self):
         if self.window <= 2 * self.margin: raise ConfigError(f"InferenceConfig: window ({self.window}) must exceed 2 * margin ({2 * self.margin})")
         if self.batch_size < 1 or self.chunk < 1 or self.decode_margin < 0 or self.margin < 0:
             raise ConfigError(f"InferenceConfig: expected batch_size >= 1, chunk >= 1, margin >= 0 and decode_margin >= 0, got {self}")
+        if self.precision not in PRECISIONS: raise ConfigError(f"InferenceConfig: precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
     @property
     def decode_kw(self) -> dict:
         return dict(min_intron=self.min_intron, start_penalty=self.start_penalty, intron_penalty=self.intron_penalty, signal_weight=self.signal_weight,
@@ -79,6 +82,7 @@ def window_end(tiles: list, i: int, window: int, L: int) -> int:
 # %% ../nbs/07c_annotate.ipynb #d4af6760
 PredictFn = Callable[..., tuple]   # (codes (B, W) int64, softmask (B, W) | None) -> (class_prob (B, 2, W, 4), phase_prob (B, 2, W, 3)[, signal_prob (B, 2, W, 5)])
 _PRED_WIDTHS = (4, 3, 5)           # classes, codon positions, signals
+PRECISIONS = ('auto', 'fp32', 'bf16')
 
 def predict_stitched(predict_fn: PredictFn, codes: np.ndarray, window: int = 4096, margin: int = 512, batch_size: int = 16,
                      device=None, on_batch: Optional[Callable[[int], None]] = None, softmask: Optional[np.ndarray] = None,
@@ -140,8 +144,12 @@ def _renamed(g: GeneModel, gid: str) -> GeneModel:
     return dataclasses.replace(g, id=gid, transcripts=[dataclasses.replace(t, id=f"{gid}.t{k + 1}") for k, t in enumerate(g.transcripts)])
 
 # %% ../nbs/07c_annotate.ipynb #f12b6989
-def as_predict_fn(model, device=None, tokenizer=None) -> tuple[PredictFn, Optional['torch.device']]:
-    "A `predict_fn(codes, softmask)` and its device from a `HierarchicalGeneModel`, another module, or a callable of codes (and softmask)."
+def _cpu_bf16() -> bool:
+    from genome_tfm.trainer import cpu_bf16
+    return cpu_bf16()
+
+def as_predict_fn(model, device=None, tokenizer=None, rc_average: Optional[bool] = None, precision: str = 'auto') -> tuple[PredictFn, Optional['torch.device']]:
+    "A `predict_fn(codes, softmask)` and its device from a `HierarchicalGeneModel` (strand averaging and autocast as asked), another module, or a callable."
     import inspect, torch
     if not isinstance(model, torch.nn.Module):
         if not callable(model): raise GTFMError(f"expected a model (torch.nn.Module) or a predict_fn callable, got {type(model).__name__}")
@@ -152,13 +160,16 @@ def as_predict_fn(model, device=None, tokenizer=None) -> tuple[PredictFn, Option
     model = model.to(dev).eval()
     try: from genome_tfm.hierarchical import HierarchicalGeneModel, predict_proba, token_patches
     except ImportError: HierarchicalGeneModel = None
-    amp = torch.bfloat16 if dev.type == 'cuda' else None       # bf16 autocast on GPU; the probabilities are float32 either way
+    if precision not in PRECISIONS: raise ConfigError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    bf16 = precision == 'bf16' or (precision == 'auto' and (dev.type == 'cuda' or (dev.type == 'cpu' and _cpu_bf16())))
+    amp = torch.bfloat16 if bf16 else None       # autocast: bf16 matmuls; the probabilities are float32 either way
     if HierarchicalGeneModel is not None and isinstance(model, HierarchicalGeneModel):
         by_tokens = model.config.patch == 'tokens'
         if by_tokens and tokenizer is None: raise GTFMError("this model patches by tokens: give the tokenizer it was trained with")
         def fn(x, sm=None):
             pl = token_patches(tokenizer, [decode_seq(r) for r in x.cpu().numpy()]) if by_tokens else None
-            return predict_proba(model, x, softmask=sm, patch_lengths=pl, batch_size=len(x), amp_dtype=amp, signals=model.signal_head is not None)
+            return predict_proba(model, x, softmask=sm, patch_lengths=pl, batch_size=len(x), rc_average=rc_average, amp_dtype=amp,
+                                 signals=model.signal_head is not None)
         return fn, dev
     def fn(x, sm=None):
         o = model(x)                          # (class_prob, phase_prob[, signal_prob]), or an output with class_logits / phase_logits[ / signal_logits]
@@ -203,7 +214,7 @@ def annotate_genome(model, genome: Genome | str | Path, chroms: Optional[Sequenc
     cfg = dataclasses.replace(cfg or InferenceConfig(), **overrides)
     cfg = _aligned(cfg, model)
     todo = _regions(genome, chroms, regions)
-    fn, dev = as_predict_fn(model, device, tokenizer)
+    fn, dev = as_predict_fn(model, device, tokenizer, cfg.rc_average, cfg.precision)
     settings = dict(config=config_to_dict(cfg), model=model_id)
     parts = Path(out_dir)/'parts' if out_dir is not None else None
     genes, pending = [], []
@@ -327,7 +338,7 @@ def _parse_prior(spec: Optional[str], tcfg: dict) -> Optional[tuple]:
     return q
 
 DECODER_FIELDS = ('min_intron', 'start_penalty', 'intron_penalty', 'signal_weight', 'start_stop_weight', 'min_cds', 'class_prior',
-                  'stats', 'stats_weight', 'content_weight')
+                  'stats', 'stats_weight', 'content_weight', 'rc_average', 'precision')
 
 def decoder_settings(path: Optional[str | Path], checkpoint: Optional[str | Path] = None) -> dict:
     "Decoder settings (InferenceConfig fields of DECODER_FIELDS) from a JSON file, else the checkpoint's decoder.json, else {}."
@@ -411,31 +422,41 @@ def gtfm_annotate(
     region: str = None,         # chrom:start-end (1-based, inclusive) or a sequence name; default: every sequence
     window: int = None,         # bases per model input (default: the training window, at least 4096)
     margin: int = None,         # bases dropped at each inner window edge (default: window // 8)
-    batch_size: int = 16,       # windows per forward pass
+    batch_size: int = None,     # windows per forward pass (default: 4 on a CPU, 32 on a GPU)
     chunk: int = 1_000_000,     # bases decoded at a time
     min_intron: int = None,     # decoder: minimum intron length (default: the decoder settings', else 20)
     class_prior: str = None,    # decoder priors: 'auto' (the training shards' label frequencies) or 4 numbers a,b,c,d
     device: str = None,         # cpu, cuda, cuda:1 ... (default: the best available)
     work_dir: str = None,       # where finished sequences are kept for resuming (default: OUT.parts)
     decoder: str = None,        # JSON of decoder settings (InferenceConfig fields); default: the checkpoint's decoder.json (gtfm_demo writes it)
+    passes: int = None,         # 2: each window and its reverse complement, averaged; 1: the window alone (faster); default: the model's settings
+    precision: str = None,      # auto, fp32 or bf16 (autocast); default: the model's settings, else auto (bf16 on a GPU)
 ):
     "Annotate genes in a FASTA with a shipped gene model or a trained gene-structure checkpoint and write GFF3 (resumable per sequence)."
-    try: annotate_cli(model, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder)
+    try: annotate_cli(model, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder, passes, precision)
     except GTFMError as e: raise SystemExit(f"gtfm_annotate: error: {e}") from None
 
 def annotate_cli(checkpoint: str, fasta: str, out: str = 'annotation.gff3', region: Optional[str] = None, window: Optional[int] = None,
-                 margin: Optional[int] = None, batch_size: int = 16, chunk: int = 1_000_000, min_intron: Optional[int] = None, device: Optional[str] = None,
-                 work_dir: Optional[str] = None, class_prior: Optional[str] = None, decoder: Optional[str] = None) -> Annotation:
+                 margin: Optional[int] = None, batch_size: Optional[int] = None, chunk: int = 1_000_000, min_intron: Optional[int] = None, device: Optional[str] = None,
+                 work_dir: Optional[str] = None, class_prior: Optional[str] = None, decoder: Optional[str] = None, passes: Optional[int] = None,
+                 precision: Optional[str] = None) -> Annotation:
     "What `gtfm_annotate` does, as a function: model (a shipped name or a checkpoint) + FASTA -> GFF3 at `out`; returns the annotation."
     from genome_tfm.evaluate import parse_region
     model, tok, tcfg, p = load_annotator(resolve_model(checkpoint), device)
     dec = decoder_settings(decoder, p)
     if min_intron is not None: dec['min_intron'] = min_intron
     if class_prior is not None: dec['class_prior'] = _parse_prior(class_prior, tcfg)
+    if passes is not None:
+        if passes not in (1, 2): raise GTFMError(f"--passes {passes}: expected 1 (the window alone) or 2 (with its reverse complement)")
+        dec['rc_average'] = passes == 2
+    if precision is not None:
+        if precision not in PRECISIONS: raise GTFMError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        dec['precision'] = precision
     genome = open_genome(fasta)
     regions = [parse_region(region, genome)] if region else None
     w = window or max(int(tcfg.get('window') or 0), 4096)
-    icfg = InferenceConfig(window=w, margin=w // 8 if margin is None else margin, batch_size=batch_size, chunk=chunk, **dec)
+    bs = batch_size or (4 if next(model.parameters()).device.type == 'cpu' else 32)
+    icfg = InferenceConfig(window=w, margin=w // 8 if margin is None else margin, batch_size=bs, chunk=chunk, **dec)
     ann = annotate_genome(model, genome, regions=regions, cfg=icfg, out_dir=work_dir or f'{out}.parts', model_id=checkpoint_id(p), tokenizer=tok)
     write_gff3(ann, out, {c: genome.lengths[c] for c in ann.seqids})
     print(f"{len(ann):,} genes on {len(ann.seqids)} sequence(s) -> {out}")

@@ -47,7 +47,7 @@ class DemoConfig:
     max_time: float = 600.0                   # seconds of training (the trainer stops and checkpoints)
     infer_window: int = 4096
     infer_margin: int = 512
-    infer_batch: int = 16
+    infer_batch: int = 4
     min_cds: int = 300                        # decoder settings (InferenceConfig); 300: the longest-ORF floor's 100 codons
     min_intron: int = 60                      # A. thaliana introns are rarely shorter
     start_penalty: float = -10.0              # log-score per gene and per intron, weights of the signal log-odds: the settings
@@ -128,7 +128,7 @@ def demo_inference(cfg: DemoConfig, class_prior: Optional[tuple] = None) -> Infe
 def predict_region(model, genome: Genome, region: tuple, cfg: InferenceConfig, device=None, tokenizer=None) -> tuple:
     "Codes (L,) of `region` and its class (2, L, 4), phase (2, L, 3) and signal (2, L, 5) probabilities (None without a signal head), predicted once."
     cfg = _aligned(cfg, model)
-    fn, dev = as_predict_fn(model, device, tokenizer)
+    fn, dev = as_predict_fn(model, device, tokenizer, cfg.rc_average, cfg.precision)
     c, s, e = _regions(genome, None, [region])[0]
     ps, pe = max(0, s - cfg.margin) // cfg.align * cfg.align, min(genome.lengths[c], e + cfg.margin)
     codes, soft = genome.encode(c, ps, pe)
