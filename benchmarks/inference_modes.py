@@ -7,20 +7,23 @@
 Annotation time is almost all network time (the numba decoder takes about 1 s per Mb), and the network runs each
 window twice by default: as given and reverse-complemented, the two strands' predictions averaged (`rc_average`).
 This measures passes (2: averaged, 1: the window alone), autocast precision (fp32, bf16) and windows per forward
-pass (16, the old default, and 4: small batches stay in the CPU's caches) with one thread on the tuning slice
+pass (16, the old default, and 4: small batches stay in the CPU's caches), and the window (4096 bases with margins
+of 512, the old default, or the training window of 2048 with margins of 256) with one thread on the tuning slice
 chr1:18,500,001-20,000,000 (training split, never trained on; the validation region is not read), each decoded with
-the model's own decoder settings (chosen for 2 passes in fp32) and scored by `genome_tfm.evaluate.evaluate` (exon
-and gene F1), beside Augustus (Debian, one thread) on the same slice. Throughput is Mb of sequence per minute of
-wall time for the whole `annotate_genome` call (prediction, stitching, decoding). Modes run in turn after a warm-up,
-twice each (the faster run counts: the machine is shared).
+the model's own decoder settings (chosen for 2 passes in fp32 on 4096-base windows) and scored by
+`genome_tfm.evaluate.evaluate` (exon and gene F1), beside Augustus (Debian, one thread) on the same slice.
+Throughput is Mb of sequence per minute of wall time for the whole `annotate_genome` call (prediction, stitching,
+decoding). Modes run in turn after a warm-up, twice each (the faster run counts: the machine is shared).
 Writes benchmarks/results/inference_modes-cpu.json.
 """
 import argparse, dataclasses, datetime, json, os, platform, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = [dict(passes=2, precision='fp32', batch_size=16), dict(passes=2, precision='fp32', batch_size=4), dict(passes=1, precision='fp32', batch_size=4),
-         dict(passes=2, precision='bf16', batch_size=4), dict(passes=1, precision='bf16', batch_size=4)]
+MODES = [dict(window=4096, margin=512, passes=2, precision='fp32', batch_size=16), dict(window=4096, margin=512, passes=2, precision='fp32', batch_size=4),
+         dict(window=4096, margin=512, passes=1, precision='fp32', batch_size=4), dict(window=4096, margin=512, passes=2, precision='bf16', batch_size=4),
+         dict(window=4096, margin=512, passes=1, precision='bf16', batch_size=4), dict(window=2048, margin=256, passes=2, precision='bf16', batch_size=4),
+         dict(window=2048, margin=256, passes=1, precision='bf16', batch_size=4)]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,11 +45,11 @@ def main():
     genome, ref = load_dataset('tair10_chr1')
     model, tok, tcfg, p = load_annotator(resolve_model(a.model), 'cpu')
     w = max(int(tcfg.get('window') or 0), 4096)
-    base = InferenceConfig(window=w, margin=w // 8, **decoder_settings(None, p))
+    base = InferenceConfig(**{'window': w, 'margin': w // 8, **decoder_settings(None, p)})
     annotate_genome(model, genome, regions=[(TAIR10_CHROM, s, s + 20_000)], cfg=base, show_progress=False)    # warm-up
     rows = []
     for m in MODES:
-        cfg = dataclasses.replace(base, rc_average=m['passes'] == 2, precision=m['precision'], batch_size=m['batch_size'])
+        cfg = dataclasses.replace(base, window=m['window'], margin=m['margin'], rc_average=m['passes'] == 2, precision=m['precision'], batch_size=m['batch_size'])
         secs, cpu = [], []
         for _ in range(a.repeats):
             t, c = time.perf_counter(), time.process_time()
@@ -62,7 +65,7 @@ def main():
     print('Augustus', {k: (round(v, 3) if isinstance(v, float) else v) for k, v in augustus.items()})
     for r in rows: r['speed_ratio_over_augustus'] = r['mb_per_min'] / augustus['mb_per_min']
     res = dict(benchmark='inference_modes', model=a.model, model_sha256=file_sha256(p/'model.safetensors'), region=f"{TAIR10_CHROM}:{s + 1}-{e}", megabases=mb,
-               window=base.window, margin=base.margin, torch_threads=1, cpu_native_bf16=cpu_bf16(),
+               torch_threads=1, cpu_native_bf16=cpu_bf16(),
                device='cpu', cores=os.cpu_count(), load_average_after=os.getloadavg(), note=a.note,
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                versions=dict(python=platform.python_version(), torch=torch.__version__, genome_tfm=genome_tfm.__version__),

@@ -338,7 +338,7 @@ def _parse_prior(spec: Optional[str], tcfg: dict) -> Optional[tuple]:
     return q
 
 DECODER_FIELDS = ('min_intron', 'start_penalty', 'intron_penalty', 'signal_weight', 'start_stop_weight', 'min_cds', 'class_prior',
-                  'stats', 'stats_weight', 'content_weight', 'rc_average', 'precision')
+                  'stats', 'stats_weight', 'content_weight', 'rc_average', 'precision', 'window', 'margin')   # settings a model ships with
 
 def decoder_settings(path: Optional[str | Path], checkpoint: Optional[str | Path] = None) -> dict:
     "Decoder settings (InferenceConfig fields of DECODER_FIELDS) from a JSON file, else the checkpoint's decoder.json, else {}."
@@ -420,8 +420,8 @@ def gtfm_annotate(
     model: str = 'arabidopsis', # a shipped model's name (genome_tfm/models) or a checkpoint (or run) directory written by genome_tfm.train
     out: str = 'annotation.gff3',  # GFF3 to write
     region: str = None,         # chrom:start-end (1-based, inclusive) or a sequence name; default: every sequence
-    window: int = None,         # bases per model input (default: the training window, at least 4096)
-    margin: int = None,         # bases dropped at each inner window edge (default: window // 8)
+    window: int = None,         # bases per model input (default: the model's decoder settings', else the training window, at least 4096)
+    margin: int = None,         # bases dropped at each inner window edge (default: the model's with its window, else window // 8)
     batch_size: int = None,     # windows per forward pass (default: 4 on a CPU, 32 on a GPU)
     chunk: int = 1_000_000,     # bases decoded at a time
     min_intron: int = None,     # decoder: minimum intron length (default: the decoder settings', else 20)
@@ -454,9 +454,11 @@ def annotate_cli(checkpoint: str, fasta: str, out: str = 'annotation.gff3', regi
         dec['precision'] = precision
     genome = open_genome(fasta)
     regions = [parse_region(region, genome)] if region else None
-    w = window or max(int(tcfg.get('window') or 0), 4096)
+    dw, dm = dec.pop('window', None), dec.pop('margin', None)           # the model's own inference window, if it ships one
+    w = window or dw or max(int(tcfg.get('window') or 0), 4096)
+    margin = margin if margin is not None else dm if window is None and dm is not None else w // 8
     bs = batch_size or (4 if next(model.parameters()).device.type == 'cpu' else 32)
-    icfg = InferenceConfig(window=w, margin=w // 8 if margin is None else margin, batch_size=bs, chunk=chunk, **dec)
+    icfg = InferenceConfig(window=w, margin=margin, batch_size=bs, chunk=chunk, **dec)
     ann = annotate_genome(model, genome, regions=regions, cfg=icfg, out_dir=work_dir or f'{out}.parts', model_id=checkpoint_id(p), tokenizer=tok)
     write_gff3(ann, out, {c: genome.lengths[c] for c in ann.seqids})
     print(f"{len(ann):,} genes on {len(ann.seqids)} sequence(s) -> {out}")

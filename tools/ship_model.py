@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'benchmarks'))
 
-def decoder_json(point: dict, data: Path) -> dict:
-    "The shipped decoder settings: the demo's fixed ones, the training prior, and what the point's tuning chose."
+def decoder_json(point: dict, data: Path, window: int) -> dict:
+    "The shipped settings: the demo's fixed ones, the training prior, what the point's tuning chose, and the inference window."
     from genome_tfm.demo import DemoConfig, demo_inference, model_class_prior
     from genome_tfm.annotate import DECODER_FIELDS, shard_class_prior
     d = DemoConfig()
@@ -28,6 +28,7 @@ def decoder_json(point: dict, data: Path) -> dict:
     dec = {k: getattr(icfg, k) for k in DECODER_FIELDS}
     dec.update(point['stats decoder'], stats='gene_stats.json')
     dec['class_prior'] = list(dec['class_prior'])
+    dec.update(window=window, margin=window // 8)
     return dec
 
 def validation(sha: str) -> dict | None:
@@ -45,6 +46,8 @@ def main():
     ap.add_argument('--preset', default='small'); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--budget', type=float, required=True, help='the learning-curve point (CPU-minute budget) to ship')
     ap.add_argument('--name', default='arabidopsis')
+    ap.add_argument('--window', type=int, default=None, help='inference window shipped in decoder.json (default: the training window, '
+                    'margins of window // 8; chosen on the tuning slice by benchmarks/inference_modes.py)')
     ap.add_argument('--root', default=None, help='models folder (default: genome_tfm/models)')
     a = ap.parse_args()
     import learning_curve as lc
@@ -58,7 +61,7 @@ def main():
     genome, ref = load_dataset('tair10_chr1')
     data, stats = lc.shards(genome, ref), lc.gene_stats(genome, ref, Path(lc.ROOT/'runs'/'curves'))
     shutil.copy2(stats, ck/'gene_stats.json')
-    (ck/'decoder.json').write_text(json.dumps(decoder_json(p, data), indent=1))
+    (ck/'decoder.json').write_text(json.dumps(decoder_json(p, data, a.window or lc.WINDOW), indent=1))
     sha = file_sha256(ck/'model.safetensors')
     tune = {k: round(v, 4) for k, v in p.items() if isinstance(v, float) and (' f1' in k or k.endswith('cds_base_f1'))}
     aug = {f'Augustus {k}': round(v, 4) for k, v in res.get('augustus_tuning_slice', {}).items() if ' f1' in k}
