@@ -31,12 +31,15 @@ def decoder_json(point: dict, data: Path, window: int) -> dict:
     dec.update(window=window, margin=window // 8)
     return dec
 
-def validation(sha: str) -> dict | None:
-    "Figures of gene_prediction-cpu.json if it was measured with these weights."
+def validation(sha: str, dec: dict) -> dict | None:
+    "Figures of gene_prediction-cpu.json if it was measured with these weights and these inference and decoder settings."
     f = ROOT/'benchmarks'/'results'/'gene_prediction-cpu.json'
     if not f.exists(): return None
     r = json.loads(f.read_text())
     if r.get('model_sha256') != sha: return None
+    inf = r.get('inference', {})
+    if any(inf.get(k) != dec[k] for k in ('window', 'margin', 'signal_weight', 'start_stop_weight', 'stats_weight', 'content_weight', 'precision', 'rc_average')):
+        return None
     return dict(file='benchmarks/results/gene_prediction-cpu.json', region=r['region'], date=r['date'],
                 **{f'{who} {lvl} F1': round(v, 4) for who, d in r['f1'].items() for lvl, v in d.items()},
                 **{f'{who} Mb/min': round(v, 3) for who, v in r['mb_per_min'].items()})
@@ -61,7 +64,8 @@ def main():
     genome, ref = load_dataset('tair10_chr1')
     data, stats = lc.shards(genome, ref), lc.gene_stats(genome, ref, Path(lc.ROOT/'runs'/'curves'))
     shutil.copy2(stats, ck/'gene_stats.json')
-    (ck/'decoder.json').write_text(json.dumps(decoder_json(p, data, a.window or lc.WINDOW), indent=1))
+    dec = decoder_json(p, data, a.window or lc.WINDOW)
+    (ck/'decoder.json').write_text(json.dumps(dec, indent=1))
     sha = file_sha256(ck/'model.safetensors')
     tune = {k: round(v, 4) for k, v in p.items() if isinstance(v, float) and (' f1' in k or k.endswith('cds_base_f1'))}
     aug = {f'Augustus {k}': round(v, 4) for k, v in res.get('augustus_tuning_slice', {}).items() if ' f1' in k}
@@ -78,7 +82,7 @@ def main():
         precision=p.get('precision', 'fp32'), window=lc.WINDOW, batch_size=lc.BATCH, lr=lc.LR[p['preset']],
         machine=res.get('machine'), torch=res.get('torch'),
         tuning_slice_figures={**tune, **aug, 'file': 'benchmarks/results/learning_curve-cpu.json'})
-    v = validation(sha)
+    v = validation(sha, dec)
     if v: card['validation_figures'] = v
     d = ship_model(ck, a.name, card, a.root)
     size = sum(f.stat().st_size for f in d.iterdir())
