@@ -87,8 +87,7 @@ def stable_to(preset, data, work, seed, step: int, save_every: int) -> Path:
 
 def branch(preset, data, work, seed, minutes, steps: int, stable_ck: Path, save_every: int) -> Path:
     "Decay branch of a budget: from the stable checkpoint at 80% to `steps` with a linear decay (wsd); returns its final checkpoint."
-    from genome_tfm.trainer import fit
-    from genome_tfm.trainer import list_checkpoints
+    from genome_tfm.trainer import fit, list_checkpoints
     run = work/preset/f'seed{seed}'/f'budget{minutes:g}'
     own = list_checkpoints(run) if (run/'checkpoints').exists() else []
     if checkpoint_at(run, steps) is None:

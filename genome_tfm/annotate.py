@@ -430,7 +430,7 @@ def gtfm_annotate(
     work_dir: str = None,       # where finished sequences are kept for resuming (default: OUT.parts)
     decoder: str = None,        # JSON of decoder settings (InferenceConfig fields); default: the checkpoint's decoder.json (gtfm_demo writes it)
     passes: int = None,         # 2: each window and its reverse complement, averaged; 1: the window alone (faster); default: the model's settings
-    precision: str = None,      # auto, fp32 or bf16 (autocast); default: the model's settings, else auto (bf16 on a GPU)
+    precision: str = None,      # auto, fp32 or bf16 (autocast); default: the model's settings, else auto (bf16 where the GPU or CPU has it)
 ):
     "Annotate genes in a FASTA with a shipped gene model or a trained gene-structure checkpoint and write GFF3 (resumable per sequence)."
     try: annotate_cli(model, fasta, out, region, window, margin, batch_size, chunk, min_intron, device, work_dir, class_prior, decoder, passes, precision)
